@@ -1,0 +1,56 @@
+"""Settings read from the environment, once, in one place.
+
+Every knob the hub has is an environment variable documented in the README.
+Unset `DATABASE_URL` / `REDIS_URL` mean "start the embedded servers under HUB_HOME".
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    hub_home: Path
+    database_url: str | None
+    web_database_url: str | None
+    cron_database_url: str | None
+    redis_url: str | None
+    smtp_url: str | None
+    mailer_from: str | None
+    host: str
+    port: int
+
+    @property
+    def outbox(self) -> Path:
+        return self.hub_home / "outbox"
+
+    def secret_key(self) -> str:
+        """SECRET_KEY, or one generated on first use and kept in HUB_HOME."""
+        configured = os.environ.get("SECRET_KEY")
+        if configured:
+            return configured
+        path = self.hub_home / "secret_key"
+        if not path.exists():
+            self.hub_home.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def load() -> Settings:
+    env = os.environ
+    return Settings(
+        hub_home=Path(env.get("HUB_HOME", ".hub")).resolve(),
+        database_url=env.get("DATABASE_URL") or None,
+        web_database_url=env.get("HUB_WEB_DATABASE_URL") or None,
+        cron_database_url=env.get("HUB_CRON_DATABASE_URL") or None,
+        redis_url=env.get("REDIS_URL") or None,
+        smtp_url=env.get("SMTP_URL") or None,
+        mailer_from=env.get("MAILER_FROM") or None,
+        host=env.get("HUB_HOST", "127.0.0.1"),
+        port=int(env.get("HUB_PORT", "8050")),
+    )

@@ -1,0 +1,1 @@
+"""Database: schema metadata, migrations, roles, tenant context, demo data and CLI."""
