@@ -23,6 +23,7 @@ class Settings:
     mailer_from: str | None
     host: str
     port: int
+    secure_cookies: bool
 
     @property
     def outbox(self) -> Path:
@@ -53,4 +54,5 @@ def load() -> Settings:
         mailer_from=env.get("MAILER_FROM") or None,
         host=env.get("HUB_HOST", "127.0.0.1"),
         port=int(env.get("HUB_PORT", "8050")),
+        secure_cookies=env.get("HUB_SECURE_COOKIES", "") == "1",
     )

@@ -99,7 +99,8 @@ CREATE TABLE chat_messages (
     PRIMARY KEY (tenant_id, id),
     FOREIGN KEY (tenant_id, conversation_id)
         REFERENCES chat_conversations (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, flow_id) REFERENCES fs_flows (tenant_id, id) ON DELETE SET NULL (flow_id)
+    FOREIGN KEY (tenant_id, flow_id)
+        REFERENCES fs_flows (tenant_id, id) ON DELETE SET NULL (flow_id)
 );
 CREATE INDEX chat_messages_tenant_conversation ON chat_messages (tenant_id, conversation_id);
 CREATE INDEX chat_messages_tenant_created ON chat_messages (tenant_id, created_at);
@@ -159,7 +160,8 @@ CREATE TABLE ins_goal_completions (
     FOREIGN KEY (tenant_id, goal_id) REFERENCES ins_goals (tenant_id, id) ON DELETE CASCADE,
     FOREIGN KEY (tenant_id, conversation_id)
         REFERENCES chat_conversations (tenant_id, id) ON DELETE SET NULL (conversation_id),
-    FOREIGN KEY (tenant_id, flow_id) REFERENCES fs_flows (tenant_id, id) ON DELETE SET NULL (flow_id)
+    FOREIGN KEY (tenant_id, flow_id)
+        REFERENCES fs_flows (tenant_id, id) ON DELETE SET NULL (flow_id)
 );
 CREATE INDEX ins_goal_completions_tenant_completed ON ins_goal_completions
     (tenant_id, completed_at);

@@ -1,0 +1,112 @@
+"""Builds the Analytics Hub: a Flask server with sign-in, and the Dash pages on it.
+
+`python app.py` runs the whole hub locally (see runtime.py); production serves
+`app:create_server()` with gunicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import dash
+import flask
+import flask_login
+from werkzeug.exceptions import HTTPException
+
+import config
+import login
+from components import ids, shell
+from errors import HubError, Unauthorized, UserError
+
+log = logging.getLogger("hub")
+
+# Paths served without a session: the sign-in page and static files Dash needs.
+PUBLIC_PREFIXES = ("/login", "/logout", "/assets/", "/_dash-component-suites/", "/healthz")
+PUBLIC_PATHS = ("/_favicon.ico", "/favicon.ico")
+
+
+def _require_login() -> flask.Response | None:
+    path = flask.request.path
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        return None
+    if flask_login.current_user.is_authenticated:
+        return None
+    if flask.request.method == "GET" and not path.startswith("/_dash"):
+        return flask.redirect(f"/login?next={flask.request.full_path.rstrip('?')}")
+    raise Unauthorized()
+
+
+def _internal(error: Exception) -> flask.Response:
+    """An unexpected failure: logged with a request id, shown as a generic message."""
+    if isinstance(error, HTTPException):
+        return error
+    request_id = uuid.uuid4().hex[:12]
+    log.error("request %s failed", request_id, exc_info=error)
+    message = f"{HubError.public_message} (request {request_id})"
+    return flask.make_response(flask.jsonify(error=message, status=500), 500)
+
+
+def _error_response(error: HubError) -> flask.Response:
+    """Every HubError becomes a response here, and only here."""
+    if not isinstance(error, UserError):
+        return _internal(error)
+    is_page = flask.request.method == "GET" and not flask.request.path.startswith("/_dash")
+    if isinstance(error, Unauthorized) and is_page:
+        return flask.redirect("/login")
+    return flask.make_response(
+        flask.jsonify(error=error.public_message, status=error.status), error.status
+    )
+
+
+def _callback_error(error: Exception) -> None:
+    """Dash callbacks raise; the user sees a toast, never a traceback."""
+    if isinstance(error, UserError):
+        message = error.public_message
+    else:
+        request_id = uuid.uuid4().hex[:12]
+        log.error("callback %s failed", request_id, exc_info=error)
+        message = f"{HubError.public_message} (request {request_id})"
+    dash.set_props(ids.ERROR_TOAST, {"is_open": True, "children": message})
+
+
+def create_app(settings: config.Settings | None = None) -> dash.Dash:
+    settings = settings or config.load()
+    server = flask.Flask(__name__)
+    server.config.update(
+        SECRET_KEY=settings.secret_key(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_NAME="hub_session",
+    )
+    login.login_manager.init_app(server)
+    server.register_blueprint(login.blueprint)
+    server.before_request(_require_login)
+    server.register_error_handler(HubError, _error_response)
+    server.register_error_handler(Exception, _internal)
+    server.add_url_rule("/healthz", "healthz", lambda: {"ok": True})
+    server.add_url_rule("/", "home", lambda: flask.redirect(login.HOME))
+
+    app = dash.Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        title="Analytics Hub",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        on_error=_callback_error,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.layout = shell.layout
+    return app
+
+
+def create_server() -> flask.Flask:
+    return create_app().server
+
+
+if __name__ == "__main__":
+    import runtime
+
+    runtime.main()

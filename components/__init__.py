@@ -1,0 +1,1 @@
+"""Reusable Dash building blocks: the page shell, cards, charts, formatting for display."""

@@ -1,0 +1,69 @@
+"""The page shell: top bar with tenant, user and sign-out, the page, an error toast."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+import access
+from components import ids
+
+
+def _user_menu() -> dbc.Nav:
+    user = access.current()
+    if user is None:
+        return dbc.Nav()
+    return dbc.Nav(
+        [
+            html.Span(
+                [html.Span(user.name, className="fw-semibold"), f" · {user.tenant_name}"],
+                className="navbar-text text-light me-3",
+                id="hub-user",
+            ),
+            html.A("Sign out", href="/logout", className="btn btn-outline-light btn-sm"),
+        ],
+        className="ms-auto align-items-center",
+    )
+
+
+def layout() -> html.Div:
+    """Rendered per request, so the bar shows who is signed in."""
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL),
+            dbc.Navbar(
+                dbc.Container(
+                    [
+                        dbc.NavbarBrand("Analytics Hub", href="/admin/analytics"),
+                        _user_menu(),
+                    ],
+                    fluid=True,
+                ),
+                color="dark",
+                dark=True,
+                className="mb-4",
+            ),
+            dbc.Container(dash.page_container, fluid=True, className="hub-page"),
+            dbc.Toast(
+                id=ids.ERROR_TOAST,
+                header="Something went wrong",
+                icon="danger",
+                is_open=False,
+                dismissable=True,
+                duration=8000,
+                className="hub-error-toast",
+            ),
+        ]
+    )
+
+
+def forbidden(message: str) -> html.Div:
+    return html.Div(
+        [
+            html.H1("Access denied", className="h4"),
+            html.P(message, className="text-body-secondary"),
+        ],
+        className="hub-empty-state",
+        id="hub-forbidden",
+    )

@@ -1,0 +1,248 @@
+"""SQLAlchemy Core tables mirroring the migrations, for building queries.
+
+The migrations own the DDL; tests/test_schema.py checks that every column declared
+here exists in the migrated database with the same name, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = sa.MetaData()
+
+
+def _tenant_id() -> sa.Column:
+    return sa.Column("tenant_id", sa.BigInteger, primary_key=True)
+
+
+def _ts(name: str, *, nullable: bool = False) -> sa.Column:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("slug", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    _ts("created_at"),
+)
+
+flows = sa.Table(
+    "fs_flows",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    _ts("created_at"),
+)
+
+flow_steps = sa.Table(
+    "fs_flow_steps",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("flow_id", sa.BigInteger, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+)
+
+executions = sa.Table(
+    "fs_executions",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("flow_id", sa.BigInteger, nullable=False),
+    sa.Column("conversation_id", sa.BigInteger),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("trigger_type", sa.Text, nullable=False),
+    _ts("started_at"),
+    _ts("finished_at", nullable=True),
+    sa.Column("duration_ms", sa.Integer),
+)
+
+execution_steps = sa.Table(
+    "fs_execution_steps",
+    metadata,
+    _tenant_id(),
+    sa.Column("execution_id", sa.BigInteger, primary_key=True),
+    sa.Column("step_id", sa.BigInteger, primary_key=True),
+    _ts("reached_at"),
+)
+
+conversations = sa.Table(
+    "chat_conversations",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    _ts("started_at"),
+)
+
+messages = sa.Table(
+    "chat_messages",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("conversation_id", sa.BigInteger, nullable=False),
+    sa.Column("flow_id", sa.BigInteger),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("body", sa.Text),
+    _ts("created_at"),
+    sa.Column("prompt_tokens", sa.Integer),
+    sa.Column("completion_tokens", sa.Integer),
+    sa.Column("total_tokens", sa.Integer),
+    sa.Column("cost_usd", sa.Numeric(12, 6)),
+)
+
+telemetry_events = sa.Table(
+    "ins_telemetry_events",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("conversation_id", sa.BigInteger),
+    sa.Column("event_name", sa.Text, nullable=False),
+    sa.Column("properties", JSONB, nullable=False),
+    _ts("occurred_at"),
+)
+
+goals = sa.Table(
+    "ins_goals",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("event_name", sa.Text, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("value_rule", sa.Text, nullable=False),
+    sa.Column("fixed_value", sa.Numeric(14, 2)),
+    sa.Column("value_property", sa.Text),
+    sa.Column("default_currency", sa.String(3), nullable=False),
+    _ts("created_at"),
+)
+
+goal_completions = sa.Table(
+    "ins_goal_completions",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("goal_id", sa.BigInteger, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("value", sa.Numeric(14, 2)),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("conversation_id", sa.BigInteger),
+    sa.Column("flow_id", sa.BigInteger),
+    _ts("completed_at"),
+)
+
+conversation_stats_daily = sa.Table(
+    "ins_conversation_stats_daily",
+    metadata,
+    sa.Column("tenant_id", sa.BigInteger),
+    sa.Column("day", sa.Date),
+    sa.Column("conversations", sa.BigInteger),
+    sa.Column("messages", sa.BigInteger),
+    sa.Column("user_messages", sa.BigInteger),
+    sa.Column("agent_messages", sa.BigInteger),
+    sa.Column("engaged_conversations", sa.BigInteger),
+)
+
+token_usage_daily = sa.Table(
+    "ins_token_usage_daily",
+    metadata,
+    sa.Column("tenant_id", sa.BigInteger),
+    sa.Column("day", sa.Date),
+    sa.Column("flow_id", sa.BigInteger),
+    sa.Column("messages", sa.BigInteger),
+    sa.Column("conversations", sa.BigInteger),
+    sa.Column("prompt_tokens", sa.BigInteger),
+    sa.Column("completion_tokens", sa.BigInteger),
+    sa.Column("total_tokens", sa.BigInteger),
+    sa.Column("cost_usd", sa.Numeric(16, 6)),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False),
+    _ts("created_at"),
+    _ts("last_login_at", nullable=True),
+)
+
+roles = sa.Table(
+    "roles",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+)
+
+role_grants = sa.Table(
+    "role_grants",
+    metadata,
+    _tenant_id(),
+    sa.Column("role_id", sa.BigInteger, primary_key=True),
+    sa.Column("leaf", sa.Text, primary_key=True),
+)
+
+user_roles = sa.Table(
+    "user_roles",
+    metadata,
+    _tenant_id(),
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("role_id", sa.BigInteger, primary_key=True),
+)
+
+reports = sa.Table(
+    "ins_reports",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("definition", JSONB, nullable=False),
+    sa.Column("owner_id", sa.BigInteger),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+
+report_schedules = sa.Table(
+    "ins_report_schedules",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("report_id", sa.BigInteger, nullable=False),
+    sa.Column("frequency", sa.Text, nullable=False),
+    sa.Column("hour", sa.SmallInteger, nullable=False),
+    sa.Column("weekday", sa.SmallInteger),
+    sa.Column("recipients", ARRAY(sa.Text), nullable=False),
+    sa.Column("last_sent_on", sa.Date),
+    sa.Column("created_by", sa.BigInteger),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+
+dashboard_pins = sa.Table(
+    "ins_dashboard_pins",
+    metadata,
+    _tenant_id(),
+    sa.Column("report_id", sa.BigInteger, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("span", sa.SmallInteger, nullable=False),
+    _ts("pinned_at"),
+)
+
+# Tables carrying a tenant_id column and a row-level-security policy on it.
+TENANT_OWNED = tuple(
+    t for t in metadata.sorted_tables if "tenant_id" in t.c and t.name != "tenants"
+)
+ROLLUPS = (conversation_stats_daily, token_usage_daily)
+TENANT_TABLES = tuple(t for t in TENANT_OWNED if t not in ROLLUPS)

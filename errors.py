@@ -1,0 +1,49 @@
+"""The one exception hierarchy. `status` is the HTTP status; app.py maps it once."""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Internal failure: logged with a request id; users see a generic message."""
+
+    status = 500
+    public_message = "Something went wrong on our side. The error has been logged."
+
+
+class UserError(HubError):
+    """A failure the user can act on: its message is shown as is."""
+
+    status = 400
+
+    @property
+    def public_message(self) -> str:  # type: ignore[override]
+        return str(self)
+
+
+class BadRequest(UserError):
+    status = 400
+
+
+class Unauthorized(UserError):
+    status = 401
+
+    def __init__(self, message: str = "Please sign in to continue.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(UserError):
+    status = 403
+
+    def __init__(self, message: str = "You do not have access to this.") -> None:
+        super().__init__(message)
+
+
+class NotFound(UserError):
+    status = 404
+
+    def __init__(self, message: str = "Not found.") -> None:
+        super().__init__(message)
+
+
+class TooManyRequests(UserError):
+    status = 429

@@ -1,0 +1,1 @@
+"""RQ jobs, the cron configuration, and the Redis connection they share."""

@@ -1,0 +1,24 @@
+"""The Redis connection shared by the web app (throttling, job status) and RQ."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from redis import Redis
+
+import config
+
+
+def connect(url: str) -> Redis:
+    return Redis.from_url(url)
+
+
+@cache
+def default() -> Redis:
+    url = config.load().redis_url
+    if url is None:
+        raise RuntimeError(
+            "REDIS_URL is not set: start the hub with `make run` (embedded Redis) "
+            "or point REDIS_URL at a server."
+        )
+    return connect(url)

@@ -1,0 +1,18 @@
+"""The hub's cron entries, loaded by `rq cron jobs.cron_config` (RQ's cron scheduler).
+
+Times are UTC. Each entry is data: function, queue, cron string, timeout.
+"""
+
+from rq import cron
+
+from jobs.analytics import refresh_analytics
+from jobs.queues import MAINTENANCE
+
+# RefreshInsightsCronJob: hourly, so rollup-backed series lag by at most an hour.
+cron.register(
+    refresh_analytics,
+    queue_name=MAINTENANCE,
+    cron="0 * * * *",
+    job_timeout=600,
+    name="RefreshInsightsCronJob",
+)

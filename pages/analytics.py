@@ -1,0 +1,112 @@
+"""/admin/analytics — the hub landing: templates and the tenant's saved reports."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import html
+
+import access
+from access import Leaf
+from components import shell
+from db import engines
+from db.reports import ReportSummary, list_reports
+
+dash.register_page(__name__, path="/admin/analytics", title="Analytics · Analytics Hub")
+
+TEMPLATE_NAMES = (
+    "Conversions overview",
+    "Revenue by goal",
+    "Chat engagement",
+    "Flow success",
+    "Event explorer",
+    "Funnel",
+)
+
+
+def _templates_card() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.H2("Templates", className="h6 mb-0")),
+            dbc.CardBody(
+                [
+                    html.P(
+                        "The six built-in starting points. Each one will open the report "
+                        "builder pre-filled; the builder is not available yet, so they are "
+                        "listed here for reference.",
+                        className="text-body-secondary small",
+                    ),
+                    html.Ul([html.Li(name) for name in TEMPLATE_NAMES], className="mb-0"),
+                ]
+            ),
+        ],
+        id="hub-templates",
+    )
+
+
+def _report_row(report: ReportSummary) -> html.Tr:
+    badges = [
+        dbc.Badge("Pinned", color="info", className="me-1") if report.is_pinned else None,
+        dbc.Badge("Scheduled", color="secondary") if report.is_scheduled else None,
+    ]
+    return html.Tr(
+        [
+            html.Td([html.Div(report.name, className="fw-semibold"), *badges]),
+            html.Td(report.dataset),
+            html.Td(report.viz),
+            html.Td(report.owner or "—"),
+            html.Td(report.updated_at.strftime("%Y-%m-%d %H:%M UTC")),
+        ]
+    )
+
+
+def _reports_card(reports: list[ReportSummary]) -> dbc.Card:
+    if reports:
+        body = dbc.Table(
+            [
+                html.Thead(
+                    html.Tr([html.Th(h) for h in ("Name", "Dataset", "Viz", "Owner", "Updated")])
+                ),
+                html.Tbody([_report_row(r) for r in reports]),
+            ],
+            hover=True,
+            responsive=True,
+            className="mb-0",
+        )
+    else:
+        body = html.Div(
+            "No saved reports yet. Reports you save from the builder will be listed here.",
+            className="hub-empty-state",
+        )
+    return dbc.Card(
+        [dbc.CardHeader(html.H2("Saved reports", className="h6 mb-0")), dbc.CardBody(body)],
+        id="hub-saved-reports",
+    )
+
+
+def layout(**_query: str) -> html.Div:
+    user = access.current()
+    if user is None or not user.may(Leaf.ANALYTICS):
+        return shell.forbidden("Your role does not include the Analytics Hub.")
+    reports = list_reports(engines.default().web, tenant_id=user.tenant_id)
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1("Analytics", className="h3 mb-1"),
+                    html.P(
+                        f"Reports on {user.tenant_name}'s conversations, flows and revenue.",
+                        className="text-body-secondary",
+                    ),
+                ],
+                className="mb-4",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(_templates_card(), lg=4, className="mb-4"),
+                    dbc.Col(_reports_card(reports), lg=8, className="mb-4"),
+                ]
+            ),
+        ],
+        id="hub-landing",
+    )

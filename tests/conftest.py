@@ -1,0 +1,102 @@
+"""One hub per test session: real PostgreSQL and Redis, migrated and seeded once.
+
+With DATABASE_URL / REDIS_URL set, the session creates its own database on that server
+(dropped at the end) and uses that Redis; otherwise it starts the embedded servers
+under a temporary HUB_HOME, exactly as `make run` does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from redis import Redis
+from sqlalchemy.engine import Engine
+
+import config
+import runtime
+from db import engines, seed
+from db.databases import create_database, drop_database
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@dataclass(frozen=True)
+class Hub:
+    home: Path
+    admin_url: str
+    admin: Engine
+    web: Engine
+    cron: Engine
+    redis: Redis
+    env: dict[str, str]
+
+    def tenant_id(self, slug: str) -> int:
+        with self.cron.connect() as conn:
+            return conn.scalar(sa.text("SELECT id FROM tenants WHERE slug = :s"), {"s": slug})
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    home = tmp_path_factory.mktemp("hub")
+    saved = dict(os.environ)
+    given_database = os.environ.get("DATABASE_URL")
+    test_database = create_database(given_database) if given_database else None
+    for key in ("HUB_WEB_DATABASE_URL", "HUB_CRON_DATABASE_URL"):
+        os.environ.pop(key, None)
+    os.environ.update(HUB_HOME=str(home), SECRET_KEY="test-secret-key")
+    if test_database:
+        os.environ["DATABASE_URL"] = test_database
+    services = runtime.Services()
+    settings = config.load()
+    runtime.prepare_database(settings, services)
+    runtime.prepare_redis(settings, services)
+    admin_url = os.environ["DATABASE_URL"]
+    engines.default.cache_clear()
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    redis.flushdb()
+    hub_engines = engines.default()
+    seed.seed_demo(hub_engines.cron)
+    env = {
+        k: os.environ[k]
+        for k in (
+            "DATABASE_URL",
+            "HUB_WEB_DATABASE_URL",
+            "HUB_CRON_DATABASE_URL",
+            "REDIS_URL",
+            "HUB_HOME",
+            "SECRET_KEY",
+        )
+        if k in os.environ
+    }
+    admin = engines.create(admin_url)
+    yield Hub(home, admin_url, admin, hub_engines.web, hub_engines.cron, redis, env)
+    hub_engines.web.dispose()
+    hub_engines.cron.dispose()
+    admin.dispose()
+    engines.default.cache_clear()
+    services.stop()
+    if test_database:
+        drop_database(test_database)
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def fresh_database(hub: Hub) -> Iterator[Engine]:
+    """An empty database on the session's server, dropped after the test."""
+    url = create_database(hub.admin_url)
+    engine = engines.create(url)
+    yield engine
+    engine.dispose()
+    drop_database(url)
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,85 @@
+"""RefreshInsightsCronJob through a real RQ worker, and the cron configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+from rq import Queue
+from rq.cron import CronScheduler
+from rq.job import JobStatus
+
+from db import schema as s
+from jobs import queues
+from jobs.analytics import refresh_analytics
+from tests.conftest import Hub
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _today_stats(hub: Hub, tenant_id: int) -> tuple[int, int]:
+    today = dt.datetime.now(dt.UTC).date()
+    with hub.cron.connect() as conn:
+        conversations = conn.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(s.conversation_stats_daily.c.conversations), 0))
+            .where(s.conversation_stats_daily.c.tenant_id == tenant_id)
+            .where(s.conversation_stats_daily.c.day == today)
+        )
+        tokens = conn.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(s.token_usage_daily.c.total_tokens), 0))
+            .where(s.token_usage_daily.c.tenant_id == tenant_id)
+            .where(s.token_usage_daily.c.day == today)
+        )
+    return int(conversations), int(tokens)
+
+
+def test_refresh_job_runs_on_a_real_worker(hub: Hub) -> None:
+    """A new conversation shows up in both rollups only after the worker ran the refresh."""
+    tenant_id = hub.tenant_id("globex")
+    before = _today_stats(hub, tenant_id)
+    now = dt.datetime.now(dt.UTC)
+    with hub.cron.begin() as conn:
+        conversation_id = conn.scalar(
+            sa.insert(s.conversations)
+            .values(tenant_id=tenant_id, channel="web", customer_id="cus_refresh", started_at=now)
+            .returning(s.conversations.c.id)
+        )
+        conn.execute(
+            sa.insert(s.messages),
+            [
+                {"tenant_id": tenant_id, "conversation_id": conversation_id, "role": "user",
+                 "created_at": now},
+                {"tenant_id": tenant_id, "conversation_id": conversation_id, "role": "agent",
+                 "created_at": now, "prompt_tokens": 1000, "completion_tokens": 234,
+                 "total_tokens": 1234, "cost_usd": 0.00484},
+            ],
+        )  # fmt: skip
+    assert _today_stats(hub, tenant_id) == before
+
+    job = Queue(queues.MAINTENANCE, connection=hub.redis).enqueue(refresh_analytics)
+    worker = subprocess.run(
+        [str(Path(sys.executable).parent / "rq"), "worker", "--burst", "--url",
+         hub.env["REDIS_URL"], queues.MAINTENANCE],
+        cwd=ROOT, env={**os.environ, **hub.env}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stderr
+    job.refresh()
+    assert job.get_status() == JobStatus.FINISHED, worker.stderr
+    assert _today_stats(hub, tenant_id) == (before[0] + 1, before[1] + 1234)
+
+
+def test_cron_config_registers_the_hourly_refresh(hub: Hub) -> None:
+    """RefreshInsightsCronJob runs at minute 0 of every hour on the maintenance queue."""
+    scheduler = CronScheduler(connection=hub.redis)
+    scheduler.load_config_from_file("jobs.cron_config")
+    [job] = scheduler.get_jobs()
+    assert (job.name, job.cron, job.queue_name) == (
+        "RefreshInsightsCronJob",
+        "0 * * * *",
+        queues.MAINTENANCE,
+    )
+    assert job.func is refresh_analytics
