@@ -40,8 +40,8 @@ def check(redis: Redis, *, email: str, address: str) -> None:
 def record_failure(redis: Redis, *, email: str, address: str) -> None:
     with redis.pipeline() as pipe:
         for key in _keys(email, address):
+            pipe.set(key, 0, ex=WINDOW_SECONDS, nx=True)  # the window opens once
             pipe.incr(key)
-            pipe.expire(key, WINDOW_SECONDS, nx=True)
         pipe.execute()
 
 

@@ -52,7 +52,8 @@ def test_refresh_job_runs_on_a_real_worker(hub: Hub) -> None:
             sa.insert(s.messages),
             [
                 {"tenant_id": tenant_id, "conversation_id": conversation_id, "role": "user",
-                 "created_at": now},
+                 "created_at": now, "prompt_tokens": None, "completion_tokens": None,
+                 "total_tokens": None, "cost_usd": None},
                 {"tenant_id": tenant_id, "conversation_id": conversation_id, "role": "agent",
                  "created_at": now, "prompt_tokens": 1000, "completion_tokens": 234,
                  "total_tokens": 1234, "cost_usd": 0.00484},

@@ -89,7 +89,7 @@ def test_cron_role_sees_both_tenants(hub: Hub, table: str) -> None:
     with hub.cron.connect() as conn:
         assert conn.scalar(sa.select(sa.func.current_user())) == "hub_cron"
         tenants = set(_count_by_tenant(conn, table))
-    assert tenants == {hub.tenant_id("acme"), hub.tenant_id("globex")}
+    assert {hub.tenant_id("acme"), hub.tenant_id("globex")} <= tenants
 
 
 def test_web_role_cannot_write_into_another_tenant(hub: Hub) -> None:
