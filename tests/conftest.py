@@ -40,6 +40,16 @@ class Hub:
             return conn.scalar(sa.text("SELECT id FROM tenants WHERE slug = :s"), {"s": slug})
 
 
+ENV_KEYS = (
+    "DATABASE_URL",
+    "HUB_WEB_DATABASE_URL",
+    "HUB_CRON_DATABASE_URL",
+    "REDIS_URL",
+    "HUB_HOME",
+    "SECRET_KEY",
+)
+
+
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     home = tmp_path_factory.mktemp("hub")
@@ -52,38 +62,28 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     if test_database:
         os.environ["DATABASE_URL"] = test_database
     services = runtime.Services()
-    settings = config.load()
-    runtime.prepare_database(settings, services)
-    runtime.prepare_redis(settings, services)
-    admin_url = os.environ["DATABASE_URL"]
-    engines.default.cache_clear()
-    redis = Redis.from_url(os.environ["REDIS_URL"])
-    redis.flushdb()
-    hub_engines = engines.default()
-    seed.seed_demo(hub_engines.cron)
-    env = {
-        k: os.environ[k]
-        for k in (
-            "DATABASE_URL",
-            "HUB_WEB_DATABASE_URL",
-            "HUB_CRON_DATABASE_URL",
-            "REDIS_URL",
-            "HUB_HOME",
-            "SECRET_KEY",
-        )
-        if k in os.environ
-    }
-    admin = engines.create(admin_url)
-    yield Hub(home, admin_url, admin, hub_engines.web, hub_engines.cron, redis, env)
-    hub_engines.web.dispose()
-    hub_engines.cron.dispose()
-    admin.dispose()
-    engines.default.cache_clear()
-    services.stop()
-    if test_database:
-        drop_database(test_database)
-    os.environ.clear()
-    os.environ.update(saved)
+    try:
+        settings = config.load()
+        runtime.prepare_database(settings, services)
+        runtime.prepare_redis(settings, services)
+        engines.default.cache_clear()
+        hub_engines = engines.default()
+        redis = Redis.from_url(os.environ["REDIS_URL"])
+        redis.flushdb()
+        seed.seed_demo(hub_engines.cron)
+        env = {k: os.environ[k] for k in ENV_KEYS if k in os.environ}
+        admin = engines.create(os.environ["DATABASE_URL"])
+        yield Hub(home, env["DATABASE_URL"], admin, hub_engines.web, hub_engines.cron, redis, env)
+        admin.dispose()
+        hub_engines.web.dispose()
+        hub_engines.cron.dispose()
+    finally:
+        engines.default.cache_clear()
+        services.stop()
+        if test_database:
+            drop_database(test_database)
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture
