@@ -27,7 +27,7 @@ import sqlalchemy as sa
 import config
 import runtime
 from db import engines, seed
-from db.databases import create_database
+from db.databases import create_database, drop_database
 from db.tenancy import tenant_transaction
 
 BARE_ENGAGEMENT = """
@@ -71,43 +71,55 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as home:
         os.environ["HUB_HOME"] = home
+        bench_database = None
         if os.environ.get("DATABASE_URL"):
-            os.environ["DATABASE_URL"] = create_database(os.environ["DATABASE_URL"], prefix="bench")
-        runtime.prepare_database(config.load(), runtime.Services())
-        hub = engines.default()
-        started = time.perf_counter()
-        seed.seed_demo(hub.cron, scale=args.scale, on_step=runtime.progress_bar)
-        seconds = time.perf_counter() - started
-        admin = engines.create(os.environ["DATABASE_URL"])
-        with admin.connect() as conn:
-            tenant = conn.scalar(sa.text("SELECT id FROM tenants WHERE slug = 'acme'"))
-            messages = conn.scalar(sa.text("SELECT count(*) FROM chat_messages"))
+            bench_database = create_database(os.environ["DATABASE_URL"], prefix="bench")
+            os.environ["DATABASE_URL"] = bench_database
+        try:
+            _measure(args)
+        finally:
+            engines.default().web.dispose()
+            engines.default().cron.dispose()
+            if bench_database:
+                drop_database(bench_database)
 
-        def bare(sql: str) -> Callable[[], object]:
-            def run() -> object:
-                with admin.connect() as conn:
-                    return conn.execute(sa.text(sql), {"tenant": tenant}).all()
 
-            return run
+def _measure(args: argparse.Namespace) -> None:
+    runtime.prepare_database(config.load(), runtime.Services())
+    hub = engines.default()
+    started = time.perf_counter()
+    seed.seed_demo(hub.cron, scale=args.scale, on_step=runtime.progress_bar)
+    seconds = time.perf_counter() - started
+    admin = engines.create(os.environ["DATABASE_URL"])
+    with admin.connect() as conn:
+        tenant = conn.scalar(sa.text("SELECT id FROM tenants WHERE slug = 'acme'"))
+        messages = conn.scalar(sa.text("SELECT count(*) FROM chat_messages"))
 
-        def through_hub(sql: str) -> Callable[[], object]:
-            def run() -> object:
-                with tenant_transaction(hub.web, tenant_id=tenant) as conn:
-                    return conn.execute(sa.text(sql)).all()
+    def bare(sql: str) -> Callable[[], object]:
+        def run() -> object:
+            with admin.connect() as conn:
+                return conn.execute(sa.text(sql), {"tenant": tenant}).all()
 
-            return run
+        return run
 
-        print(f"\nscale {args.scale}: {messages:,} chat messages, seeded in {seconds:.1f} s")
-        for name, hub_sql, bare_sql in (
-            ("engagement per day, 365 d", HUB_ENGAGEMENT, BARE_ENGAGEMENT),
-            ("tokens per day and flow, 90 d", HUB_TOKENS, BARE_TOKENS),
-        ):
-            hub_ms = _median_ms(through_hub(hub_sql), args.repeat)
-            bare_ms = _median_ms(bare(bare_sql), args.repeat)
-            print(
-                f"{name:<32} hub {hub_ms:8.1f} ms   bare SQL {bare_ms:8.1f} ms   "
-                f"ratio {hub_ms / bare_ms:.3f}"
-            )
+    def through_hub(sql: str) -> Callable[[], object]:
+        def run() -> object:
+            with tenant_transaction(hub.web, tenant_id=tenant) as conn:
+                return conn.execute(sa.text(sql)).all()
+
+        return run
+
+    print(f"\nscale {args.scale}: {messages:,} chat messages, seeded in {seconds:.1f} s")
+    for name, hub_sql, bare_sql in (
+        ("engagement per day, 365 d", HUB_ENGAGEMENT, BARE_ENGAGEMENT),
+        ("tokens per day and flow, 90 d", HUB_TOKENS, BARE_TOKENS),
+    ):
+        hub_ms = _median_ms(through_hub(hub_sql), args.repeat)
+        bare_ms = _median_ms(bare(bare_sql), args.repeat)
+        print(
+            f"{name:<32} hub {hub_ms:8.1f} ms   bare SQL {bare_ms:8.1f} ms   "
+            f"ratio {hub_ms / bare_ms:.3f}"
+        )
 
 
 if __name__ == "__main__":
