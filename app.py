@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import urlsplit
 
 import dash
 import flask
@@ -16,8 +17,9 @@ from werkzeug.exceptions import HTTPException
 
 import config
 import login
+from api import reports as reports_api
 from components import ids, shell
-from errors import HubError, Unauthorized, UserError
+from errors import BadRequest, Forbidden, HubError, Unauthorized, UserError
 
 log = logging.getLogger("hub")
 
@@ -37,6 +39,22 @@ def _require_login() -> flask.Response | None:
     raise Unauthorized()
 
 
+def _check_request_origin() -> None:
+    """CSRF defence for every state-changing request except the sign-in form (which has
+    its own token): the body must be JSON — a cross-site form cannot send that without a
+    CORS preflight, which we never grant — and a browser's Origin must be this site.
+    Session cookies are SameSite=Lax on top. Scripts with a cookie jar send JSON and no
+    Origin, so they keep working."""
+    request = flask.request
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.path in ("/login", "/logout"):
+        return
+    if not request.is_json:
+        raise BadRequest("send the request body as JSON (Content-Type: application/json)")
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        raise Forbidden("cross-site requests are not accepted")
+
+
 def _internal(error: Exception) -> flask.Response:
     """An unexpected failure: logged with a request id, shown as a generic message."""
     if isinstance(error, HTTPException):
@@ -54,9 +72,8 @@ def _error_response(error: HubError) -> flask.Response:
     is_page = flask.request.method == "GET" and not flask.request.path.startswith("/_dash")
     if isinstance(error, Unauthorized) and is_page:
         return flask.redirect("/login")
-    return flask.make_response(
-        flask.jsonify(error=error.public_message, status=error.status), error.status
-    )
+    body = {"error": error.public_message, "status": error.status, **error.details()}
+    return flask.make_response(flask.jsonify(body), error.status)
 
 
 def _callback_error(error: Exception) -> None:
@@ -83,6 +100,8 @@ def create_app(settings: config.Settings | None = None) -> dash.Dash:
     login.login_manager.init_app(server)
     server.register_blueprint(login.blueprint)
     server.before_request(_require_login)
+    server.before_request(_check_request_origin)
+    server.register_blueprint(reports_api.blueprint)
     server.register_error_handler(HubError, _error_response)
     server.register_error_handler(Exception, _internal)
     server.add_url_rule("/healthz", "healthz", lambda: {"ok": True})

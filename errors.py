@@ -19,6 +19,10 @@ class UserError(HubError):
     def public_message(self) -> str:  # type: ignore[override]
         return str(self)
 
+    def details(self) -> dict[str, object]:
+        """Extra JSON fields of the error response."""
+        return {}
+
 
 class BadRequest(UserError):
     status = 400
@@ -47,3 +51,26 @@ class NotFound(UserError):
 
 class TooManyRequests(UserError):
     status = 429
+
+
+class BadDefinition(BadRequest):
+    """A report definition the registry refuses; names every bad field by its JSON path."""
+
+    def __init__(self, issues: list[tuple[str, str]]) -> None:
+        self.issues = issues
+        first_path, first_message = issues[0]
+        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        super().__init__(f"{first_path}: {first_message}{more}")
+
+    def details(self) -> dict[str, object]:
+        return {"errors": [{"path": path, "message": message} for path, message in self.issues]}
+
+
+class ReportTimeout(UserError):
+    status = 504
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The report took longer than {seconds:g} s and was stopped. "
+            "Narrow the date range or remove a breakdown, then run it again."
+        )

@@ -15,12 +15,16 @@ DEFAULT_STATEMENT_TIMEOUT_MS = 15_000
 def tenant_transaction(
     engine: Engine, *, tenant_id: int, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
 ) -> Iterator[Connection]:
-    """A transaction in which row-level security shows only `tenant_id`'s rows."""
+    """A transaction in which row-level security shows only `tenant_id`'s rows.
+
+    It also bounds every statement by `statement_timeout_ms` and works in UTC.
+    """
     with engine.begin() as conn:
         conn.execute(
             sa.select(
                 sa.func.set_config("app.tenant_id", str(int(tenant_id)), True),
                 sa.func.set_config("statement_timeout", str(int(statement_timeout_ms)), True),
+                sa.func.set_config("TimeZone", "UTC", True),
             )
         )
         yield conn

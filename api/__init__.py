@@ -1,0 +1,1 @@
+"""HTTP routes beside the Dash pages: thin, each checks access, parses, calls datasets/."""

@@ -1,0 +1,53 @@
+"""Flow runs: one row per execution of a flow, from fs_executions."""
+
+from __future__ import annotations
+
+from datasets.conversions import FLOWS
+from datasets.model import Agg, Dataset, Dimension, FieldType, Filter, Measure
+from datasets.model import MeasureType as T
+from datasets.operators import CATEGORICAL, NUMERIC
+from db import schema as s
+
+FLOW_RUNS = Dataset(
+    id="flow_runs",
+    label="Flow runs",
+    description="Executions of flows: outcomes, success rate and durations.",
+    table=s.executions,
+    time_column="started_at",
+    measures=(
+        Measure("total_runs", "Runs", T.COUNT, Agg.COUNT, "Runs started."),
+        Measure("completed", "Completed", T.COUNT, Agg.COUNT_WHERE,
+                "Runs that completed.", column="status", where_value="completed"),
+        Measure("failed", "Failed", T.COUNT, Agg.COUNT_WHERE,
+                "Runs that failed.", column="status", where_value="failed"),
+        Measure("aborted", "Aborted", T.COUNT, Agg.COUNT_WHERE,
+                "Runs that were aborted.", column="status", where_value="aborted"),
+        Measure("in_flight", "In flight", T.COUNT, Agg.COUNT_WHERE,
+                "Runs still running.", column="status", where_value="running"),
+        Measure("finished_runs", "Finished", T.COUNT, Agg.COUNT,
+                "Runs that ended: completed, failed or aborted.", column="finished_at"),
+        Measure("success_rate", "Success rate", T.RATIO, Agg.RATIO,
+                "Completed runs divided by finished runs (running ones are left out).",
+                numerator="completed", denominator="finished_runs"),
+        Measure("avg_duration", "Avg duration", T.DURATION, Agg.AVG,
+                "Mean duration of finished runs.", column="duration_ms"),
+        Measure("p95_duration", "p95 duration", T.DURATION, Agg.P95,
+                "95th percentile duration of finished runs (continuous).",
+                column="duration_ms"),
+    ),
+    dimensions=(
+        Dimension("time", "Time", "When the run started (UTC).", "started_at", is_time=True),
+        Dimension("flow", "Flow", "The flow that ran.", "flow_id", lookup=FLOWS),
+        Dimension("status", "Status", "completed, failed, aborted or running.", "status"),
+        Dimension("trigger_type", "Trigger", "What started the run.", "trigger_type"),
+    ),
+    filters=(
+        Filter("flow", "Flow", FieldType.CATEGORY, "flow_id", CATEGORICAL, suggest=True,
+               lookup=FLOWS, value_kind="int"),
+        Filter("status", "Status", FieldType.CATEGORY, "status", CATEGORICAL, suggest=True),
+        Filter("trigger_type", "Trigger", FieldType.CATEGORY, "trigger_type", CATEGORICAL,
+               suggest=True),
+        Filter("duration", "Duration (ms)", FieldType.NUMBER, "duration_ms", NUMERIC,
+               value_kind="number"),
+    ),
+)  # fmt: skip

@@ -1,0 +1,80 @@
+"""Funnel: step-by-step drop-off of one flow, counted in executions.
+
+For the chosen flow, every ordered step (fs_flow_steps) with the number of executions of
+that flow, started in the date range, that reached the step (fs_execution_steps); the
+drop-off from the previous step and the conversion from the first. Executions, not
+conversations, are counted: a flow can run without a conversation (schedule, API).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from datasets.model import Agg, Dataset, Dimension, Measure
+from datasets.model import MeasureType as T
+from db import schema as s
+
+FUNNEL = Dataset(
+    id="funnel",
+    label="Funnel",
+    description="Step-by-step drop-off for one flow: how many runs reached each step.",
+    table=s.executions,
+    time_column="started_at",
+    is_funnel=True,
+    measures=(
+        Measure("reached", "Reached", T.COUNT, Agg.COUNT,
+                "Executions started in the range that reached the step."),
+        Measure("drop_off", "Drop-off", T.RATIO, Agg.RATIO,
+                "Share of the previous step's executions that did not reach this one.",
+                numerator="reached", denominator="reached"),
+        Measure("conversion", "Conversion", T.RATIO, Agg.RATIO,
+                "Share of the first step's executions that reached this one.",
+                numerator="reached", denominator="reached"),
+    ),
+    dimensions=(
+        Dimension("step", "Step", "The flow's steps in order.", "step_id"),
+    ),
+    notes=(
+        "Counts executions of the flow started in the range, whatever their outcome.",
+    ),
+)  # fmt: skip
+
+
+def compile_funnel(flow_id: int, start: dt.datetime, end: dt.datetime) -> sa.Select:
+    """One row per step of `flow_id`, in order; `end` is exclusive."""
+    steps, reached_rows, runs = s.flow_steps, s.execution_steps, s.executions
+    reached = (
+        sa.select(reached_rows.c.tenant_id, reached_rows.c.step_id, sa.func.count().label("n"))
+        .join(
+            runs,
+            sa.and_(
+                runs.c.tenant_id == reached_rows.c.tenant_id,
+                runs.c.id == reached_rows.c.execution_id,
+            ),
+        )
+        .where(runs.c.flow_id == flow_id, runs.c.started_at >= start, runs.c.started_at < end)
+        .group_by(reached_rows.c.tenant_id, reached_rows.c.step_id)
+        .cte("reached")
+    )
+    n = sa.func.coalesce(reached.c.n, 0)
+    in_order = {"order_by": steps.c.position}
+    previous = sa.func.lag(n).over(**in_order)
+    first = sa.func.first_value(n).over(**in_order)
+    as_numeric = sa.Numeric(20, 10)
+    return (
+        sa.select(
+            sa.func.concat(steps.c.position, ". ", steps.c.name).label("step"),
+            n.label("reached"),
+            (1 - sa.cast(n, as_numeric) / sa.func.nullif(previous, 0)).label("drop_off"),
+            (sa.cast(n, as_numeric) / sa.func.nullif(first, 0)).label("conversion"),
+        )
+        .select_from(steps)
+        .outerjoin(
+            reached,
+            sa.and_(reached.c.tenant_id == steps.c.tenant_id, reached.c.step_id == steps.c.id),
+        )
+        .where(steps.c.flow_id == flow_id)
+        .order_by(steps.c.position)
+    )

@@ -1,0 +1,240 @@
+"""The vocabulary of reports: enums, the registry's element types, and definitions.
+
+Registry elements (Dataset, Measure, Dimension, Filter) are frozen dataclasses written
+by hand in the dataset modules. A report Definition is the JSON a user sends, parsed by
+frozen pydantic models with extra="forbid"; `datasets.validate` checks it against the
+registry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+
+class MeasureType(StrEnum):
+    """Drives formatting everywhere: screen, CSV, XLSX, email."""
+
+    COUNT = "count"
+    INTEGER = "integer"
+    CURRENCY = "currency"
+    RATIO = "ratio"
+    DURATION = "duration"
+    DECIMAL = "decimal"
+
+
+class Agg(StrEnum):
+    COUNT = "count"  # count(*)
+    COUNT_WHERE = "count_where"  # count(*) FILTER (WHERE column = value)
+    COUNT_DISTINCT = "count_distinct"
+    SUM = "sum"
+    AVG = "avg"
+    P95 = "p95"  # percentile_cont(0.95)
+    RATIO = "ratio"  # numerator measure / denominator measure, empty when 0
+
+
+# Aggregations whose empty bucket is 0; the others are empty (NULL) when nothing matched.
+ZERO_WHEN_EMPTY = frozenset({Agg.COUNT, Agg.COUNT_WHERE, Agg.COUNT_DISTINCT, Agg.SUM})
+
+
+class Grain(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class FieldType(StrEnum):
+    CATEGORY = "category"  # a closed or tenant-defined set of values
+    NUMBER = "number"
+    TEXT = "text"  # free text matched with contains
+
+
+class Operator(StrEnum):
+    EQ = "eq"
+    NEQ = "neq"
+    IN = "in"
+    NOT_IN = "not_in"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    BETWEEN = "between"
+    CONTAINS = "contains"
+
+
+class Viz(StrEnum):
+    LINE = "line"
+    BAR = "bar"
+    TABLE = "table"
+    KPI = "kpi"
+    PIE = "pie"
+    FUNNEL = "funnel"
+
+
+class Mode(StrEnum):
+    PREVIEW = "preview"
+    SAVED = "saved"
+    EXPORT = "export"
+
+    @property
+    def row_cap(self) -> int:
+        return ROW_CAPS[self]
+
+
+ROW_CAPS = {Mode.PREVIEW: 200, Mode.SAVED: 500, Mode.EXPORT: 5000}
+
+
+class Preset(StrEnum):
+    TODAY = "today"
+    YESTERDAY = "yesterday"
+    D7 = "7d"
+    D14 = "14d"
+    D30 = "30d"
+    D90 = "90d"
+    D180 = "180d"
+    D365 = "365d"
+    MTD = "mtd"
+    QTD = "qtd"
+    YTD = "ytd"
+
+
+# ---- registry elements ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measure:
+    id: str
+    label: str
+    type: MeasureType
+    agg: Agg
+    description: str
+    column: str | None = None  # the source column (not for COUNT / RATIO)
+    where_value: str | None = None  # COUNT_WHERE: column = where_value
+    numerator: str | None = None  # RATIO: ids of two other measures of the dataset
+    denominator: str | None = None
+    precision: int = 2  # DECIMAL places
+    currency: str | None = None  # a fixed currency (token cost is USD)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Show a name for an id: join `table` on (tenant_id, id) and read `name_column`."""
+
+    table: sa.Table
+    name_column: str = "name"
+    missing_label: str = "(none)"
+
+
+@dataclass(frozen=True)
+class Dimension:
+    id: str
+    label: str
+    description: str
+    column: str  # for time: the timestamptz or date column to bucket
+    is_time: bool = False
+    lookup: Lookup | None = None
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str  # the id users send
+    label: str
+    type: FieldType
+    column: str
+    operators: frozenset[Operator]
+    suggest: bool = False
+    lookup: Lookup | None = None  # suggest names, filter by id
+    value_kind: Literal["text", "int", "number"] = "text"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    id: str
+    label: str
+    description: str
+    table: sa.Table
+    time_column: str
+    measures: tuple[Measure, ...] = ()
+    dimensions: tuple[Dimension, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    leaf: str = "comerix.insights.analytics"
+    # Currency measures without a fixed currency take each row's currency from this
+    # dimension, or from a filter to exactly one value of the same field.
+    currency_field: str | None = None
+    # A funnel dataset has fixed output columns (its measures and its one dimension) and
+    # is computed for one flow chosen in the definition; users pick no measures.
+    is_funnel: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def measure(self, measure_id: str) -> Measure:
+        return next(m for m in self.measures if m.id == measure_id)
+
+    def dimension(self, dimension_id: str) -> Dimension:
+        return next(d for d in self.dimensions if d.id == dimension_id)
+
+    def filter(self, field_id: str) -> Filter:
+        return next(f for f in self.filters if f.field == field_id)
+
+
+@dataclass(frozen=True)
+class Column:
+    """Typed metadata of one result column; drives formatting everywhere."""
+
+    id: str
+    label: str
+    role: Literal["dimension", "measure"]
+    type: str  # a MeasureType value for measures; "time" or "category" for dimensions
+    grain: Grain | None = None
+    currency: str | None = None  # fixed currency of a currency measure
+    currency_column: str | None = None  # or the column holding each row's currency
+    precision: int = 2
+
+
+# ---- definitions (user JSON) -----------------------------------------------------------
+
+FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+Scalar = StrictStr | StrictInt | float
+
+
+class DimensionRef(BaseModel):
+    model_config = FROZEN
+    id: StrictStr
+    grain: Grain | None = None
+
+
+class FilterClause(BaseModel):
+    model_config = FROZEN
+    field: StrictStr
+    op: Operator
+    value: Scalar | list[Scalar]
+
+
+class PresetRange(BaseModel):
+    model_config = FROZEN
+    preset: Preset
+
+
+class ExplicitRange(BaseModel):
+    model_config = FROZEN
+    start: dt.date
+    end: dt.date
+
+
+class Definition(BaseModel):
+    model_config = FROZEN
+    dataset: StrictStr
+    measures: Annotated[list[StrictStr], Field(max_length=12)] = []
+    dimensions: Annotated[list[DimensionRef], Field(max_length=3)] = []
+    filters: Annotated[list[FilterClause], Field(max_length=20)] = []
+    date_range: PresetRange | ExplicitRange = PresetRange(preset=Preset.D30)
+    viz: Viz = Viz.TABLE
+    flow_id: StrictInt | None = None
+
+    def json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,78 @@
+"""The registry: every dataset by id, cross-checked once when it loads.
+
+The registry is the one source for the compiler, the validator and the builder's
+controls, so the UI can never offer what the server would refuse.
+"""
+
+from __future__ import annotations
+
+from datasets.chat import CHAT
+from datasets.conversions import CONVERSIONS
+from datasets.flow_runs import FLOW_RUNS
+from datasets.funnel import FUNNEL
+from datasets.model import Agg, Dataset
+from datasets.operators import FITS
+from datasets.telemetry import TELEMETRY
+from datasets.token_usage import TOKEN_USAGE
+
+
+class RegistryError(Exception):
+    """A dataset declaration is inconsistent; lists every problem found."""
+
+
+def _issues(dataset: Dataset) -> list[str]:
+    found: list[str] = []
+    where = f"dataset {dataset.id}"
+    columns = set(dataset.table.c.keys())
+    ids = [m.id for m in dataset.measures] + [d.id for d in dataset.dimensions]
+    duplicates = {x for x in ids if ids.count(x) > 1}
+    if duplicates:
+        found.append(f"{where}: ids used twice: {sorted(duplicates)}")
+    if dataset.time_column not in columns:
+        found.append(f"{where}: no time column {dataset.time_column}")
+    measure_ids = {m.id for m in dataset.measures}
+    for m in dataset.measures:
+        if m.agg is Agg.RATIO:
+            for part in (m.numerator, m.denominator):
+                if part not in measure_ids:
+                    found.append(f"{where}: measure {m.id} divides by unknown measure {part}")
+        elif (
+            m.agg in (Agg.SUM, Agg.AVG, Agg.P95, Agg.COUNT_DISTINCT, Agg.COUNT_WHERE)
+            and m.column not in columns
+        ):
+            found.append(f"{where}: measure {m.id} reads missing column {m.column}")
+        if m.agg is Agg.COUNT_WHERE and m.where_value is None:
+            found.append(f"{where}: measure {m.id} needs where_value")
+        if m.agg is Agg.COUNT and m.column is not None and m.column not in columns:
+            found.append(f"{where}: measure {m.id} counts missing column {m.column}")
+    if not dataset.is_funnel:
+        for d in dataset.dimensions:
+            if d.column not in columns:
+                found.append(f"{where}: dimension {d.id} reads missing column {d.column}")
+        time_dims = [d for d in dataset.dimensions if d.is_time]
+        if len(time_dims) != 1 or time_dims[0].id != "time":
+            found.append(f"{where}: needs exactly one time dimension, with id 'time'")
+    for f in dataset.filters:
+        if f.column not in columns:
+            found.append(f"{where}: filter {f.field} reads missing column {f.column}")
+        misfits = f.operators - FITS[f.type]
+        if misfits:
+            found.append(f"{where}: filter {f.field} ({f.type}) cannot use {sorted(misfits)}")
+    if dataset.currency_field is not None and dataset.currency_field not in {
+        d.id for d in dataset.dimensions
+    }:
+        found.append(f"{where}: currency field {dataset.currency_field} is not a dimension")
+    return found
+
+
+def _load(*datasets: Dataset) -> dict[str, Dataset]:
+    ids = [d.id for d in datasets]
+    problems = [f"dataset id {x} used twice" for x in set(ids) if ids.count(x) > 1]
+    for dataset in datasets:
+        problems.extend(_issues(dataset))
+    if problems:
+        raise RegistryError("; ".join(problems))
+    return {d.id: d for d in datasets}
+
+
+DATASETS: dict[str, Dataset] = _load(CONVERSIONS, CHAT, TOKEN_USAGE, FLOW_RUNS, TELEMETRY, FUNNEL)

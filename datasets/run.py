@@ -1,0 +1,128 @@
+"""run_report: the only IO of the semantic layer.
+
+Compiles the definition, runs it in one transaction under the tenant's row-level
+security with a statement timeout, fetches at most the mode's row cap plus one (to know
+whether it was truncated) and returns a DataFrame with typed column metadata.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from psycopg.errors import QueryCanceled
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from datasets.compile import compile_definition
+from datasets.formatting import format_rows, is_empty
+from datasets.model import Column, Definition, Mode
+from datasets.registry import DATASETS
+from db import engines
+from db import schema as s
+from db.tenancy import tenant_transaction
+from errors import BadDefinition, ReportTimeout
+
+STATEMENT_TIMEOUT_MS = 15_000  # a report that runs longer is stopped with a clear error
+
+
+@dataclass(frozen=True)
+class Result:
+    definition: Definition
+    mode: Mode
+    frame: pd.DataFrame
+    columns: tuple[Column, ...]
+    truncated: bool
+    elapsed_ms: float
+    start: dt.date
+    end: dt.date
+
+    @property
+    def row_cap(self) -> int:
+        return self.mode.row_cap
+
+    def formatted(self) -> list[list[str]]:
+        return format_rows(self.frame, self.columns)
+
+    def raw_rows(self) -> list[list[Any]]:
+        """JSON-ready raw values: numbers as numbers, days as ISO dates, empty as null."""
+        return [[_jsonable(v) for v in row] for row in self.frame.itertuples(index=False)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "columns": [
+                {"id": c.id, "label": c.label, "type": c.type, "role": c.role} for c in self.columns
+            ],
+            "rows": self.raw_rows(),
+            "formatted": self.formatted(),
+            "truncated": self.truncated,
+            "row_cap": self.row_cap,
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "range": {"start": self.start.isoformat(), "end": self.end.isoformat()},
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if is_empty(value):
+        return None
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _check_flow(conn: sa.Connection, flow_id: int) -> None:
+    exists = conn.scalar(sa.select(sa.literal(True)).where(s.flows.c.id == flow_id))
+    if not exists:
+        raise BadDefinition([("flow_id", f"there is no flow with id {flow_id}")])
+
+
+def run_report(
+    definition: Definition,
+    *,
+    tenant_id: int,
+    mode: Mode,
+    engine: Engine | None = None,
+    today: dt.date | None = None,
+    statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+) -> Result:
+    """Runs a validated definition for `tenant_id` (web role: RLS applies)."""
+    engine = engine if engine is not None else engines.default().web
+    today = today or dt.datetime.now(dt.UTC).date()
+    compiled = compile_definition(definition, today=today)
+    cap = mode.row_cap
+    started = time.perf_counter()
+    try:
+        with tenant_transaction(
+            engine, tenant_id=tenant_id, statement_timeout_ms=statement_timeout_ms
+        ) as conn:
+            if DATASETS[definition.dataset].is_funnel:
+                assert definition.flow_id is not None
+                _check_flow(conn, definition.flow_id)
+            rows = conn.execute(compiled.select.limit(cap + 1)).all()
+    except OperationalError as exc:
+        if isinstance(exc.orig, QueryCanceled):
+            raise ReportTimeout(statement_timeout_ms / 1000) from exc
+        raise
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    frame = pd.DataFrame(
+        [tuple(r) for r in rows[:cap]], columns=[c.id for c in compiled.columns], dtype=object
+    )
+    return Result(
+        definition=definition,
+        mode=mode,
+        frame=frame,
+        columns=compiled.columns,
+        truncated=len(rows) > cap,
+        elapsed_ms=elapsed_ms,
+        start=compiled.start,
+        end=compiled.end,
+    )

@@ -1,0 +1,31 @@
+"""Telemetry: raw chat events from ins_telemetry_events (needs the telemetry leaf)."""
+
+from __future__ import annotations
+
+from datasets.model import Agg, Dataset, Dimension, FieldType, Filter, Measure
+from datasets.model import MeasureType as T
+from datasets.operators import SEARCHABLE
+from db import schema as s
+
+TELEMETRY = Dataset(
+    id="telemetry",
+    label="Telemetry",
+    description="Chat telemetry events by name: how often, in how many conversations.",
+    table=s.telemetry_events,
+    time_column="occurred_at",
+    leaf="comerix.insights.telemetry",
+    measures=(
+        Measure("events", "Events", T.COUNT, Agg.COUNT, "Events recorded."),
+        Measure("distinct_conversations", "Conversations", T.COUNT, Agg.COUNT_DISTINCT,
+                "Distinct conversations with the event.", column="conversation_id"),
+    ),
+    dimensions=(
+        Dimension("time", "Time", "When the event occurred (UTC).", "occurred_at",
+                  is_time=True),
+        Dimension("event_name", "Event", "The event's name.", "event_name"),
+    ),
+    filters=(
+        Filter("event_name", "Event", FieldType.CATEGORY, "event_name", SEARCHABLE,
+               suggest=True),
+    ),
+)  # fmt: skip

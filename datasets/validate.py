@@ -1,0 +1,222 @@
+"""validate(json) -> Definition: every check against the registry, before any query.
+
+Each problem is reported with the JSON path of the bad field (`measures[1]`,
+`filters[0].value`, `date_range.end`) and why; all problems are reported at once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import ValidationError
+
+from datasets.dates import MAX_RANGE_DAYS
+from datasets.model import (
+    Dataset,
+    Definition,
+    DimensionRef,
+    ExplicitRange,
+    FilterClause,
+    Grain,
+    MeasureType,
+    Operator,
+    Viz,
+)
+from datasets.operators import LIST_OPERATORS, MAX_LIST_VALUES
+from datasets.registry import DATASETS
+from errors import BadDefinition
+
+Issues = list[tuple[str, str]]
+MAX_TEXT = 200
+FUNNEL_VIZ = frozenset({Viz.FUNNEL, Viz.BAR, Viz.TABLE})
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("PresetRange", "ExplicitRange") or "[" in part:
+            continue  # pydantic's name for a union member, not a JSON key
+        else:
+            path += f".{part}" if path else part
+    return path or "(definition)"
+
+
+def _one_of(values: Any) -> str:
+    return ", ".join(sorted(str(v) for v in values))
+
+
+def _check_value(f_path: str, clause: FilterClause, kind: str) -> Issues:
+    value, op = clause.value, clause.op
+    path = f"{f_path}.value"
+
+    def fits(item: Any) -> bool:
+        if kind == "int":
+            return isinstance(item, int) and not isinstance(item, bool)
+        if kind == "number":
+            return (
+                isinstance(item, int | float)
+                and not isinstance(item, bool)
+                and (math.isfinite(item))
+            )
+        return isinstance(item, str) and 0 < len(item) <= MAX_TEXT
+
+    expected = {"int": "an id (integer)", "number": "a number", "text": "a non-empty text"}[kind]
+    if op in LIST_OPERATORS:
+        if not isinstance(value, list) or not 1 <= len(value) <= MAX_LIST_VALUES:
+            return [(path, f"'{op}' needs a list of 1 to {MAX_LIST_VALUES} values")]
+        return [(f"{path}[{i}]", f"must be {expected}") for i, v in enumerate(value) if not fits(v)]
+    if op is Operator.BETWEEN:
+        if not (isinstance(value, list) and len(value) == 2 and all(fits(v) for v in value)):
+            return [(path, f"'between' needs a list of two numbers, [low, high], each {expected}")]
+        if value[0] > value[1]:
+            return [(path, "'between' needs the low bound first")]
+        return []
+    if isinstance(value, list) or not fits(value):
+        return [(path, f"'{op}' needs a single value, {expected}")]
+    return []
+
+
+def _check_dimensions(dataset: Dataset, refs: list[DimensionRef]) -> Issues:
+    issues: Issues = []
+    known = {d.id: d for d in dataset.dimensions}
+    seen: set[str] = set()
+    for i, ref in enumerate(refs):
+        path = f"dimensions[{i}]"
+        dimension = known.get(ref.id)
+        if dimension is None:
+            issues.append((f"{path}.id", f"unknown dimension '{ref.id}' for {dataset.id}; "
+                           f"one of: {_one_of(known)}"))  # fmt: skip
+        elif ref.id in seen:
+            issues.append((f"{path}.id", f"dimension '{ref.id}' is listed twice"))
+        elif ref.grain is not None and not dimension.is_time:
+            issues.append((f"{path}.grain", "only the time dimension takes a grain"))
+        seen.add(ref.id)
+    return issues
+
+
+def _check_filters(dataset: Dataset, clauses: list[FilterClause]) -> Issues:
+    issues: Issues = []
+    known = {f.field: f for f in dataset.filters}
+    for i, clause in enumerate(clauses):
+        path = f"filters[{i}]"
+        spec = known.get(clause.field)
+        if spec is None:
+            choices = _one_of(known) if known else "none: this dataset has no filters"
+            issues.append((f"{path}.field", f"unknown filter field '{clause.field}' for "
+                           f"{dataset.id}; one of: {choices}"))  # fmt: skip
+        elif clause.op not in spec.operators:
+            issues.append((f"{path}.op", f"'{clause.op}' does not apply to {clause.field}; "
+                           f"one of: {_one_of(spec.operators)}"))  # fmt: skip
+        else:
+            issues.extend(_check_value(path, clause, spec.value_kind))
+    return issues
+
+
+def _check_viz(dataset: Dataset, d: Definition) -> Issues:
+    dims = [dataset.dimension(r.id) for r in d.dimensions if r.id in {x.id for x in
+            dataset.dimensions}]  # fmt: skip
+    has_time = any(x.is_time for x in dims)
+    categorical = [x for x in dims if not x.is_time]
+    reason = {
+        Viz.LINE: None if has_time else "a line chart needs the time dimension",
+        Viz.KPI: None
+        if len(d.measures) == 1 and not d.dimensions
+        else "a KPI shows one measure with no breakdown",
+        Viz.PIE: None
+        if len(d.measures) == 1 and len(d.dimensions) == 1 and categorical
+        else "a pie shows one measure over one categorical breakdown (not time)",
+        Viz.BAR: None if d.dimensions else "a bar chart needs a breakdown",
+        Viz.TABLE: None,
+        Viz.FUNNEL: "a funnel chart only shows the funnel dataset",
+    }[d.viz]
+    return [("viz", reason)] if reason else []
+
+
+def _check_currency(dataset: Dataset, d: Definition) -> Issues:
+    field = dataset.currency_field
+    if field is None:
+        return []
+    mixed = [
+        (i, m) for i, m in enumerate(d.measures)
+        if m in {x.id for x in dataset.measures}
+        and dataset.measure(m).type is MeasureType.CURRENCY and dataset.measure(m).currency is None
+    ]  # fmt: skip
+    if not mixed:
+        return []
+    if any(r.id == field for r in d.dimensions):
+        return []
+    if any(
+        c.field == field
+        and (c.op is Operator.EQ or (c.op is Operator.IN and isinstance(c.value, list)
+                                     and len(set(c.value)) == 1))
+        for c in d.filters
+    ):  # fmt: skip
+        return []
+    return [
+        (f"measures[{i}]", f"'{m}' adds up money: break it down by {field} or filter to "
+         f"exactly one {field}, because a total across currencies is meaningless")
+        for i, m in mixed
+    ]  # fmt: skip
+
+
+def _check(d: Definition) -> Issues:
+    dataset = DATASETS.get(d.dataset)
+    if dataset is None:
+        return [("dataset", f"unknown dataset '{d.dataset}'; one of: {_one_of(DATASETS)}")]
+    issues: Issues = []
+    if isinstance(d.date_range, ExplicitRange):
+        span = (d.date_range.end - d.date_range.start).days + 1
+        if span < 1:
+            issues.append(("date_range.end", "the end is before the start"))
+        elif span > MAX_RANGE_DAYS:
+            issues.append(("date_range", f"spans {span} days; the maximum is {MAX_RANGE_DAYS}"))
+    if dataset.is_funnel:
+        if d.flow_id is None:
+            issues.append(("flow_id", "choose a flow: the funnel runs for one flow"))
+        for key in ("measures", "dimensions", "filters"):
+            if getattr(d, key):
+                issues.append((key, "the funnel's columns are fixed; leave this empty"))
+        if d.viz not in FUNNEL_VIZ:
+            issues.append(("viz", f"the funnel shows as one of: {_one_of(FUNNEL_VIZ)}"))
+        return issues
+    if d.flow_id is not None:
+        issues.append(("flow_id", "only the funnel dataset takes a flow_id"))
+    if not d.measures:
+        issues.append(("measures", "choose at least one measure"))
+    known = {m.id for m in dataset.measures}
+    for i, m in enumerate(d.measures):
+        if m not in known:
+            issues.append((f"measures[{i}]", f"unknown measure '{m}' for {dataset.id}; "
+                           f"one of: {_one_of(known)}"))  # fmt: skip
+        elif d.measures.index(m) != i:
+            issues.append((f"measures[{i}]", f"measure '{m}' is listed twice"))
+    issues += _check_dimensions(dataset, d.dimensions)
+    issues += _check_filters(dataset, d.filters)
+    issues += _check_viz(dataset, d)
+    issues += _check_currency(dataset, d)
+    return issues
+
+
+def _with_default_grain(d: Definition) -> Definition:
+    refs = [
+        r.model_copy(update={"grain": Grain.DAY}) if r.id == "time" and r.grain is None else r
+        for r in d.dimensions
+    ]
+    return d.model_copy(update={"dimensions": refs})
+
+
+def validate(raw: Any) -> Definition:
+    """The definition in `raw` (parsed JSON), or BadDefinition naming every bad field."""
+    try:
+        definition = Definition.model_validate(raw)
+    except ValidationError as exc:
+        raise BadDefinition(
+            [(_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+        ) from None
+    issues = _check(definition)
+    if issues:
+        raise BadDefinition(issues)
+    return _with_default_grain(definition)
