@@ -1,0 +1,162 @@
+"""Report speed per dataset through the runner, against the bare statement.
+
+    python -m bench.reports --per-day 13000     # the benchmark tenant: ~20M chat messages
+
+Seeds the demo tenants plus a benchmark tenant with `--per-day` conversations a day over
+13 months into a fresh database (embedded under a temporary HUB_HOME, or a new database
+on DATABASE_URL's server), then for every dataset runs a 30-day and a 365-day report:
+through `run_report` (validation done once; compile, RLS transaction, fetch, DataFrame)
+and as the bare compiled statement on the same engine in a tenant transaction. Prints
+median and p95 over warm runs and the ratio runner/bare, and writes
+bench/results/reports-<date>-<per-day>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+
+import config
+import runtime
+from datasets.compile import compile_definition
+from datasets.model import Mode
+from datasets.run import run_report
+from datasets.validate import validate
+from db import accounts, demo, engines, seed
+from db.databases import create_database, drop_database
+from db.rollups import refresh_rollups
+from db.tenancy import tenant_transaction
+
+RESULTS = Path(__file__).with_name("results")
+
+REPORTS: dict[str, dict[str, object]] = {
+    "conversions": {"measures": ["conversions", "revenue", "distinct_customers"],
+                    "dimensions": [{"id": "time", "grain": "day"}, {"id": "currency"}],
+                    "viz": "line"},
+    "chat": {"measures": ["conversations", "messages", "engaged", "messages_per_conversation"],
+             "dimensions": [{"id": "time", "grain": "day"}], "viz": "line"},
+    "token_usage": {"measures": ["total_tokens", "cost", "avg_tokens_per_conversation"],
+                    "dimensions": [{"id": "time", "grain": "day"}, {"id": "flow"}],
+                    "viz": "line"},
+    "flow_runs": {"measures": ["total_runs", "success_rate", "avg_duration", "p95_duration"],
+                  "dimensions": [{"id": "flow"}], "viz": "table"},
+    "telemetry": {"measures": ["events", "distinct_conversations"],
+                  "dimensions": [{"id": "event_name"}], "viz": "bar"},
+    "funnel": {"viz": "funnel"},
+}  # fmt: skip
+
+
+def _timings(run: Callable[[], object], repeat: int) -> dict[str, float]:
+    run()  # warm
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
+    return {"median_ms": statistics.median(samples), "p95_ms": p95}
+
+
+def _seed(per_day: float) -> int:
+    hub = engines.default()
+    seed.seed_demo(hub.cron, on_step=runtime.progress_bar)
+    with hub.cron.begin() as conn:
+        tenant_id = accounts.create_tenant(conn, slug="bench", name="Benchmark")
+        demo.seed_platform_data(
+            conn,
+            tenant_id=tenant_id,
+            profile=demo.DemoProfile(conversations_per_day=per_day, seed=3),
+            today=dt.datetime.now(dt.UTC).date(),
+            on_step=lambda label, f: runtime.progress_bar(f"bench: {label}", f),
+        )
+    refresh_rollups(hub.cron)
+    with hub.cron.begin() as conn:
+        conn.execute(sa.text("ANALYZE"))
+    return tenant_id
+
+
+def _measure(args: argparse.Namespace) -> dict[str, object]:
+    runtime.prepare_database(config.load(), runtime.Services())
+    started = time.perf_counter()
+    tenant_id = _seed(args.per_day)
+    seeded_s = time.perf_counter() - started
+    web = engines.default().web
+    with engines.default().cron.connect() as conn:
+        counts = {
+            table: conn.scalar(
+                sa.text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant_id}
+            )
+            for table in ("ins_goal_completions", "chat_messages", "fs_executions",
+                          "ins_telemetry_events")
+        }  # fmt: skip
+        flow_id = conn.scalar(sa.text("SELECT min(id) FROM fs_flows WHERE tenant_id = :t"),
+                              {"t": tenant_id})  # fmt: skip
+    print(f"\nseeded in {seeded_s:.0f} s; benchmark tenant rows: {counts}")
+    rows = []
+    for dataset, body in REPORTS.items():
+        for days in (30, 365):
+            raw = {"dataset": dataset, "date_range": {"preset": f"{days}d"}, **body}
+            if dataset == "funnel":
+                raw["flow_id"] = flow_id
+            definition = validate(raw)
+            today = dt.datetime.now(dt.UTC).date()
+            select = compile_definition(definition, today=today).select.limit(
+                Mode.SAVED.row_cap + 1
+            )
+
+            def runner(definition=definition) -> object:
+                return run_report(definition, tenant_id=tenant_id, mode=Mode.SAVED, engine=web)
+
+            def bare(select=select) -> object:
+                with tenant_transaction(web, tenant_id=tenant_id) as conn:
+                    return conn.execute(select).all()
+
+            hub_t, bare_t = _timings(runner, args.repeat), _timings(bare, args.repeat)
+            row = {"dataset": dataset, "days": days, "runner": hub_t, "bare": bare_t,
+                   "ratio": hub_t["median_ms"] / bare_t["median_ms"]}  # fmt: skip
+            rows.append(row)
+            print(
+                f"{dataset:<12} {days:>3} d  runner {hub_t['median_ms']:8.1f} ms "
+                f"(p95 {hub_t['p95_ms']:8.1f})   bare {bare_t['median_ms']:8.1f} ms "
+                f"(p95 {bare_t['p95_ms']:8.1f})   ratio {row['ratio']:.2f}"
+            )
+    return {"per_day": args.per_day, "rows_in_benchmark_tenant": counts,
+            "seed_seconds": seeded_s, "reports": rows}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-day", type=float, default=13000.0)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as home:
+        os.environ["HUB_HOME"] = home
+        bench_database = None
+        if os.environ.get("DATABASE_URL"):
+            bench_database = create_database(os.environ["DATABASE_URL"], prefix="bench")
+            os.environ["DATABASE_URL"] = bench_database
+        try:
+            results = _measure(args)
+        finally:
+            engines.default().web.dispose()
+            engines.default().cron.dispose()
+            if bench_database:
+                drop_database(bench_database)
+    RESULTS.mkdir(exist_ok=True)
+    name = f"reports-{dt.date.today().isoformat()}-{int(args.per_day)}.json"
+    (RESULTS / name).write_text(json.dumps(results, indent=2))
+    print(f"written to {RESULTS / name}")
+
+
+if __name__ == "__main__":
+    main()
