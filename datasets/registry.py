@@ -57,7 +57,8 @@ def _issues(dataset: Dataset) -> list[str]:
             found.append(f"{where}: filter {f.field} reads missing column {f.column}")
         misfits = f.operators - FITS[f.type]
         if misfits:
-            found.append(f"{where}: filter {f.field} ({f.type}) cannot use {sorted(o.value for o in misfits)}")
+            names = sorted(o.value for o in misfits)
+            found.append(f"{where}: filter {f.field} ({f.type}) cannot use {names}")
     if dataset.currency_field is not None and dataset.currency_field not in {
         d.id for d in dataset.dimensions
     }:

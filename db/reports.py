@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -23,6 +24,27 @@ class ReportSummary:
     updated_at: dt.datetime
     is_pinned: bool
     is_scheduled: bool
+
+
+@dataclass(frozen=True)
+class SavedReport:
+    id: int
+    tenant_id: int
+    name: str
+    description: str
+    definition: dict[str, Any]
+    updated_at: dt.datetime
+
+
+def get_report(web: Engine, *, tenant_id: int, report_id: int) -> SavedReport | None:
+    """The tenant's saved report, or None (also for another tenant's id: RLS hides it)."""
+    r = s.reports
+    query = sa.select(
+        r.c.id, r.c.tenant_id, r.c.name, r.c.description, r.c.definition, r.c.updated_at
+    ).where(r.c.id == report_id)
+    with tenant_transaction(web, tenant_id=tenant_id) as conn:
+        row = conn.execute(query).one_or_none()
+    return None if row is None else SavedReport(**row._mapping)
 
 
 def list_reports(web: Engine, *, tenant_id: int) -> list[ReportSummary]:
