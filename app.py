@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 import config
 import login
+from api import exports as exports_api
 from api import reports as reports_api
 from components import ids, shell
 from errors import BadRequest, Forbidden, HubError, Unauthorized, UserError
@@ -102,6 +103,7 @@ def create_app(settings: config.Settings | None = None) -> dash.Dash:
     server.before_request(_require_login)
     server.before_request(_check_request_origin)
     server.register_blueprint(reports_api.blueprint)
+    server.register_blueprint(exports_api.blueprint)
     server.register_error_handler(HubError, _error_response)
     server.register_error_handler(Exception, _internal)
     server.add_url_rule("/healthz", "healthz", lambda: {"ok": True})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from datasets import dates
 from datasets.model import Definition, ExplicitRange
 from datasets.operators import HUMAN
 from datasets.registry import DATASETS
@@ -18,8 +17,7 @@ PRESET_WORDS = {
 }
 
 
-def describe_range(definition: Definition, today: dt.date) -> str:
-    start, end = dates.resolve(definition.date_range, today)
+def describe_range(definition: Definition, start: dt.date, end: dt.date) -> str:
     window = start.isoformat() if start == end else f"{start.isoformat()} to {end.isoformat()}"
     if isinstance(definition.date_range, ExplicitRange):
         return f"{window} (UTC)"
@@ -29,7 +27,7 @@ def describe_range(definition: Definition, today: dt.date) -> str:
 
 
 def describe(
-    definition: Definition, today: dt.date, *, flow_name: str | None = None
+    definition: Definition, start: dt.date, end: dt.date, *, flow_name: str | None = None
 ) -> list[tuple[str, str]]:
     """(label, text) pairs: dataset, measures, breakdowns, filters, date range."""
     dataset = DATASETS[definition.dataset]
@@ -52,5 +50,5 @@ def describe(
         pairs.append(("Measures", measures))
         pairs.append(("Breakdowns", breakdowns or "None"))
         pairs.append(("Filters", filters or "None"))
-    pairs.append(("Date range", describe_range(definition, today)))
+    pairs.append(("Date range", describe_range(definition, start, end)))
     return pairs

@@ -6,6 +6,7 @@ Times are UTC. Each entry is data: function, queue, cron string, timeout.
 from rq import cron
 
 from jobs.analytics import refresh_analytics
+from jobs.exports import remove_expired_files
 from jobs.queues import MAINTENANCE
 
 # RefreshInsightsCronJob: hourly, so rollup-backed series lag by at most an hour.
@@ -15,4 +16,13 @@ cron.register(
     cron="0 * * * *",
     job_timeout=600,
     name="RefreshInsightsCronJob",
+)
+
+# Export files are kept for an hour; sweep the expired ones every ten minutes.
+cron.register(
+    remove_expired_files,
+    queue_name=MAINTENANCE,
+    interval=600,
+    job_timeout=120,
+    name="RemoveExpiredExportsCronJob",
 )

@@ -16,6 +16,7 @@ from rq.job import JobStatus
 from db import schema as s
 from jobs import queues
 from jobs.analytics import refresh_analytics
+from jobs.exports import remove_expired_files
 from tests.conftest import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,14 +74,17 @@ def test_refresh_job_runs_on_a_real_worker(hub: Hub) -> None:
     assert _today_stats(hub, tenant_id) == (before[0] + 1, before[1] + 1234)
 
 
-def test_cron_config_registers_the_hourly_refresh(hub: Hub) -> None:
-    """RefreshInsightsCronJob runs at minute 0 of every hour on the maintenance queue."""
+def test_cron_config_registers_the_hub_jobs(hub: Hub) -> None:
+    """RefreshInsightsCronJob runs at minute 0 of every hour; expired exports are swept
+    every ten minutes; both on the maintenance queue."""
     scheduler = CronScheduler(connection=hub.redis)
     scheduler.load_config_from_file("jobs.cron_config")
-    [job] = scheduler.get_jobs()
-    assert (job.name, job.cron, job.queue_name) == (
-        "RefreshInsightsCronJob",
-        "0 * * * *",
-        queues.MAINTENANCE,
-    )
-    assert job.func is refresh_analytics
+    jobs = {job.name: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"RefreshInsightsCronJob", "RemoveExpiredExportsCronJob"}
+    refresh, sweep = jobs["RefreshInsightsCronJob"], jobs["RemoveExpiredExportsCronJob"]
+    assert (refresh.cron, refresh.queue_name, refresh.func) == (
+        "0 * * * *", queues.MAINTENANCE, refresh_analytics
+    )  # fmt: skip
+    assert (sweep.interval, sweep.queue_name, sweep.func) == (
+        600, queues.MAINTENANCE, remove_expired_files
+    )  # fmt: skip
