@@ -22,7 +22,7 @@ blueprint = flask.Blueprint("exports_api", __name__, url_prefix="/admin/analytic
 
 
 def _attachment(body, fmt: str, name: str) -> flask.Response:  # type: ignore[no-untyped-def]
-    response = flask.Response(body, mimetype=CONTENT_TYPES[fmt])
+    response = flask.Response(body, content_type=CONTENT_TYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg.errors import QueryCanceled
 from redis import Redis
-from rq import Queue, Retry, get_current_job
+from rq import Queue, get_current_job
 from rq.job import Job
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 import config
 from datasets.model import Mode
@@ -34,8 +37,11 @@ JOB_TIMEOUT_SECONDS = 180  # a 5000-row export runs in seconds; 15 s per stateme
 RESULT_TTL_SECONDS = 3600  # the job (and its file) stays downloadable for an hour
 FAILURE_TTL_SECONDS = 3600  # a failure stays visible to the UI for as long
 FILE_TTL_SECONDS = 3600
-RETRY = Retry(max=2, interval=[2, 10])  # transient database errors (restart, failover)
-JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+# Transient database errors (a restart, a failover) are retried inside the job, with
+# these pauses; a user error (an invalid or deleted report) fails at once, so the UI can
+# show it without waiting for retries.
+TRANSIENT_RETRY_PAUSES_SECONDS = (1.0, 4.0)
+JOB_ID = re.compile(r"^[0-9a-f-]{32,36}$")
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ def export_report(tenant_id: int, report_id: int, fmt: str) -> str:
     assert job is not None
     job.meta["stage"] = "running report"
     job.save_meta()
-    export = load_export(tenant_id, report_id, fmt)
+    export = _with_transient_retries(lambda: load_export(tenant_id, report_id, fmt))
     job.meta.update(stage="writing file", rows=len(export.result.frame))
     job.save_meta()
     target = exports_dir() / f"{job.id}.{fmt}"
@@ -95,6 +101,17 @@ def export_report(tenant_id: int, report_id: int, fmt: str) -> str:
     return export.filename
 
 
+def _with_transient_retries(action: Callable[[], Export]) -> Export:
+    for pause in TRANSIENT_RETRY_PAUSES_SECONDS:
+        try:
+            return action()
+        except (OperationalError, InterfaceError) as exc:
+            if isinstance(exc.orig, QueryCanceled):  # a timeout, not a transient fault
+                raise
+            time.sleep(pause)
+    return action()
+
+
 def enqueue_export(redis: Redis, *, tenant_id: int, user_id: int, report_id: int, fmt: str) -> Job:
     return Queue(queues.EXPORTS, connection=redis).enqueue(
         export_report,
@@ -104,7 +121,6 @@ def enqueue_export(redis: Redis, *, tenant_id: int, user_id: int, report_id: int
         job_timeout=JOB_TIMEOUT_SECONDS,
         result_ttl=RESULT_TTL_SECONDS,
         failure_ttl=FAILURE_TTL_SECONDS,
-        retry=RETRY,
         meta={"tenant_id": tenant_id, "user_id": user_id, "report_id": report_id,
               "fmt": fmt, "stage": "queued"},
     )  # fmt: skip

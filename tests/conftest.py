@@ -100,3 +100,11 @@ def fresh_database(hub: Hub) -> Iterator[Engine]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def flask_app(hub: Hub):  # type: ignore[no-untyped-def]
+    """The real hub app (Flask server with the Dash pages), in this process."""
+    from app import create_app
+
+    return create_app().server

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import flask
@@ -12,6 +11,7 @@ from flask.testing import FlaskClient
 import throttle
 from db.seed import DEMO_PASSWORD
 from tests.conftest import Hub
+from tests.web import csrf_token, sign_in
 
 
 @pytest.fixture(scope="session")
@@ -27,20 +27,6 @@ def client(server: flask.Flask, hub: Hub) -> Iterator[FlaskClient]:
         hub.redis.delete(key)
     with server.test_client() as client:
         yield client
-
-
-def _csrf(client: FlaskClient) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, page
-    return match.group(1)
-
-
-def sign_in(client: FlaskClient, email: str, password: str, next_path: str = ""):
-    return client.post(
-        "/login",
-        data={"email": email, "password": password, "csrf_token": _csrf(client), "next": next_path},
-    )
 
 
 def test_admin_pages_redirect_to_login_when_signed_out(client: FlaskClient) -> None:
@@ -97,7 +83,7 @@ def test_wrong_password_and_unknown_user_get_the_same_message(
 
 def test_missing_csrf_token_is_refused(client: FlaskClient) -> None:
     """A POST without the form's token does not sign in."""
-    client.get("/login")
+    csrf_token(client)
     response = client.post(
         "/login", data={"email": "admin@acme.example", "password": DEMO_PASSWORD}
     )
