@@ -71,17 +71,8 @@ def status(job_id: str) -> flask.Response:
         body["filename"] = job.meta.get("filename")
     if job.is_failed:
         result = job.latest_result()
-        body["error"] = _failure_text(result.exc_string if result else None)
+        body["error"] = exports.failure_text(result.exc_string if result else None)
     return flask.jsonify(body)
-
-
-def _failure_text(trace: str | None) -> str:
-    """The user-facing line of a failed job: its UserError message, or a generic one."""
-    last = (trace or "").strip().splitlines()[-1:] or [""]
-    name, _, message = last[0].partition(": ")
-    if name.rsplit(".", 1)[-1] in {"NotFound", "BadDefinition", "ReportTimeout", "Forbidden"}:
-        return message
-    return "The export failed. Try again; if it keeps failing, contact support."
 
 
 @blueprint.get("/exports/<job_id>/download")

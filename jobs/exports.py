@@ -153,3 +153,12 @@ def remove_expired_files(now: float | None = None) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def failure_text(trace: str | None) -> str:
+    """The user-facing line of a failed job: its UserError message, or a generic one."""
+    last = (trace or "").strip().splitlines()[-1:] or [""]
+    name, _, message = last[0].partition(": ")
+    if name.rsplit(".", 1)[-1] in {"NotFound", "BadDefinition", "ReportTimeout", "Forbidden"}:
+        return message
+    return "The export failed. Try again; if it keeps failing, contact support."

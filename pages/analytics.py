@@ -9,6 +9,8 @@ from dash import html
 import access
 from access import Leaf
 from components import shell
+from components.export_controls import export_controls
+from datasets.registry import DATASETS
 from db import engines
 from db.reports import ReportSummary, list_reports
 
@@ -52,10 +54,11 @@ def _report_row(report: ReportSummary) -> html.Tr:
     return html.Tr(
         [
             html.Td([html.Div(report.name, className="fw-semibold"), *badges]),
-            html.Td(report.dataset),
-            html.Td(report.viz),
+            html.Td(DATASETS[report.dataset].label if report.dataset in DATASETS else "—"),
+            html.Td((report.viz or "—").capitalize()),
             html.Td(report.owner or "—"),
             html.Td(report.updated_at.strftime("%Y-%m-%d %H:%M UTC")),
+            html.Td(export_controls(report.id)),
         ]
     )
 
@@ -65,7 +68,12 @@ def _reports_card(reports: list[ReportSummary]) -> dbc.Card:
         body = dbc.Table(
             [
                 html.Thead(
-                    html.Tr([html.Th(h) for h in ("Name", "Dataset", "Viz", "Owner", "Updated")])
+                    html.Tr(
+                        [
+                            html.Th(h)
+                            for h in ("Name", "Dataset", "Viz", "Owner", "Updated", "Export")
+                        ]
+                    )
                 ),
                 html.Tbody([_report_row(r) for r in reports]),
             ],

@@ -18,6 +18,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from jobs import queues
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 BIN = Path(sys.executable).parent
@@ -30,33 +32,39 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_hub(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """gunicorn serving app:create_server(), as in production; yields its base URL."""
+def running_hub(env: dict[str, str], logs: Path) -> Iterator[str]:
+    """gunicorn serving app:create_server() and an RQ worker, as in production; yields the
+    base URL."""
     port = free_port()
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
+    root = Path(__file__).resolve().parent.parent
+    full_env = {**os.environ, **env}
+    web_log, worker_log = logs / "web.log", logs / "worker.log"
+    with open(web_log, "wb") as web_out, open(worker_log, "wb") as worker_out:
+        web = subprocess.Popen(
             [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
              "--threads", "4", "app:create_server()"],
-            cwd=Path(__file__).resolve().parent.parent,
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            cwd=root, env=full_env, stdout=web_out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        worker = subprocess.Popen(
+            [str(BIN / "rq"), "worker", "--url", env["REDIS_URL"], *queues.ALL],
+            cwd=root, env=full_env, stdout=worker_out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
             while True:
-                assert process.poll() is None, log_path.read_text()
+                assert web.poll() is None, web_log.read_text()
                 try:
                     urllib.request.urlopen(f"{base}/healthz", timeout=2).close()
                     break
                 except OSError:
-                    assert time.monotonic() < deadline, log_path.read_text()
+                    assert time.monotonic() < deadline, web_log.read_text()
                     time.sleep(0.2)
             yield base
         finally:
-            process.terminate()
-            process.wait(timeout=15)
+            for process in (web, worker):
+                process.terminate()
+                process.wait(timeout=15)
 
 
 @contextmanager

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
+from db import schema as s
 from db.seed import DEMO_PASSWORD
 from tests import browser
 from tests.conftest import Hub
@@ -18,8 +22,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def base_url(hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("web") / "web.log"
-    with browser.running_hub(hub.env, log) as base:
+    with browser.running_hub(hub.env, tmp_path_factory.mktemp("logs")) as base:
         yield base
 
 
@@ -48,3 +51,38 @@ def test_wrong_password_shows_the_error(base_url: str, driver: webdriver.Chrome)
     """A bad password keeps the visitor on the sign-in page with one clear message."""
     browser.sign_in(driver, base_url, "admin@acme.example", "not-the-password")
     assert browser.wait_for(driver, "#login-error").text == "Incorrect email or password."
+
+
+def test_export_from_the_landing_downloads_the_file(
+    hub: Hub, base_url: str, tmp_path: Path, artifacts: Path
+) -> None:
+    """Clicking CSV on a saved report queues a job, shows progress, then downloads it."""
+    with hub.cron.begin() as conn:
+        conn.execute(
+            sa.insert(s.reports).values(
+                tenant_id=hub.tenant_id("acme"),
+                name="Weekly engagement",
+                definition={"dataset": "chat", "measures": ["conversations", "engaged"],
+                            "dimensions": [{"id": "time", "grain": "week"}],
+                            "date_range": {"preset": "90d"}, "viz": "line"},
+            )
+        )  # fmt: skip
+    with browser.chromium(tmp_path) as driver:
+        browser.sign_in(driver, base_url, "analyst@acme.example", DEMO_PASSWORD)
+        browser.wait_for(driver, "#hub-saved-reports table")
+        row = driver.find_element(By.XPATH, "//tr[.//div[text()='Weekly engagement']]")
+        row.find_element(By.XPATH, ".//button[text()='CSV']").click()
+        WebDriverWait(driver, 60).until(
+            lambda d: "Downloaded" in row.find_element(By.CSS_SELECTOR, "[role=status]").text
+        )
+        driver.save_screenshot(str(artifacts / "landing-export.png"))
+        target = tmp_path / f"weekly-engagement-{dt.datetime.now(dt.UTC).date()}.csv"
+        WebDriverWait(driver, 30).until(lambda _: target.exists())
+    lines = target.read_text().splitlines()
+    assert lines[0] == "Time,Conversations,Engaged conversations"
+    today = dt.datetime.now(dt.UTC).date()
+    start = today - dt.timedelta(days=89)
+    first_monday = start - dt.timedelta(days=start.weekday())
+    last_monday = today - dt.timedelta(days=today.weekday())
+    assert len(lines) == 1 + (last_monday - first_monday).days // 7 + 1
+    assert lines[1].startswith(first_monday.isoformat() + ",")
