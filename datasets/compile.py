@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from datasets import dates
 from datasets.funnel import compile_funnel
 from datasets.model import (
+    ADDITIVE,
     ZERO_WHEN_EMPTY,
     Agg,
     Column,
@@ -116,6 +117,7 @@ def _columns(dataset: Dataset, definition: Definition) -> tuple[Column, ...]:
                 "measure",
                 m.type.value,
                 precision=m.precision,
+                is_additive=m.agg in ADDITIVE,
                 **_currency_of(dataset, definition, m),
             )
         )

@@ -40,6 +40,9 @@ class Agg(StrEnum):
 
 # Aggregations whose empty bucket is 0; the others are empty (NULL) when nothing matched.
 ZERO_WHEN_EMPTY = frozenset({Agg.COUNT, Agg.COUNT_WHERE, Agg.COUNT_DISTINCT, Agg.SUM})
+# Aggregations whose values over disjoint rows add up (distinct counts do not: one
+# customer can convert on two goals).
+ADDITIVE = frozenset({Agg.COUNT, Agg.COUNT_WHERE, Agg.SUM})
 
 
 class Grain(StrEnum):
@@ -193,6 +196,7 @@ class Column:
     currency: str | None = None  # fixed currency of a currency measure
     currency_column: str | None = None  # or the column holding each row's currency
     precision: int = 2
+    is_additive: bool = False  # rows of a measure add up to a meaningful total
 
 
 # ---- definitions (user JSON) -----------------------------------------------------------

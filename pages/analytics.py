@@ -11,19 +11,11 @@ from access import Leaf
 from components import shell
 from components.export_controls import export_controls
 from datasets.registry import DATASETS
+from datasets.templates import TEMPLATES
 from db import engines
 from db.reports import ReportSummary, list_reports
 
 dash.register_page(__name__, path="/admin/analytics", title="Analytics · Analytics Hub")
-
-TEMPLATE_NAMES = (
-    "Conversions overview",
-    "Revenue by goal",
-    "Chat engagement",
-    "Flow success",
-    "Event explorer",
-    "Funnel",
-)
 
 
 def _templates_card() -> dbc.Card:
@@ -38,7 +30,7 @@ def _templates_card() -> dbc.Card:
                         "listed here for reference.",
                         className="text-body-secondary small",
                     ),
-                    html.Ul([html.Li(name) for name in TEMPLATE_NAMES], className="mb-0"),
+                    html.Ul([html.Li(template.name) for template in TEMPLATES], className="mb-0"),
                 ]
             ),
         ],
