@@ -1,4 +1,8 @@
-"""Saved reports (ins_reports) as the hub lists them, read under the tenant's RLS."""
+"""Saved reports (ins_reports): list, read, save, duplicate, delete — under the tenant's RLS.
+
+Definitions are stored as validated JSON; callers validate before saving. Names are
+unique per tenant, case-insensitively (the index `ins_reports_tenant_name`).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from db import schema as s
 from db.tenancy import tenant_transaction
+from errors import BadRequest, NotFound
+
+MAX_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -73,3 +81,88 @@ def list_reports(web: Engine, *, tenant_id: int) -> list[ReportSummary]:
     )
     with tenant_transaction(web, tenant_id=tenant_id) as conn:
         return [ReportSummary(**row._mapping) for row in conn.execute(query)]
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise BadRequest("name: give the report a name")
+    if len(cleaned) > MAX_NAME:
+        raise BadRequest(f"name: at most {MAX_NAME} characters")
+    return cleaned
+
+
+def save_report(
+    web: Engine,
+    *,
+    tenant_id: int,
+    owner_id: int,
+    name: str,
+    description: str,
+    definition: dict[str, Any],
+    report_id: int | None = None,
+) -> int:
+    """Creates the report (report_id None) or updates it; returns its id."""
+    name = _clean_name(name)
+    values = {"name": name, "description": description.strip(), "definition": definition}
+    r = s.reports
+    try:
+        with tenant_transaction(web, tenant_id=tenant_id) as conn:
+            if report_id is None:
+                return conn.scalar(
+                    sa.insert(r)
+                    .values(tenant_id=tenant_id, owner_id=owner_id, **values)
+                    .returning(r.c.id)
+                )
+            updated = conn.scalar(
+                sa.update(r)
+                .where(r.c.id == report_id)
+                .values(updated_at=sa.func.now(), **values)
+                .returning(r.c.id)
+            )
+    except IntegrityError as exc:
+        if "ins_reports_tenant_name" in str(exc.orig):
+            raise BadRequest(f"name: a report named “{name}” already exists") from None
+        raise
+    if updated is None:
+        raise NotFound("There is no such report.")
+    return updated
+
+
+def duplicate_report(web: Engine, *, tenant_id: int, owner_id: int, report_id: int) -> int:
+    """Copies the report as "<name> (copy)", or "(copy 2)", "(copy 3)"… if taken."""
+    original = get_report(web, tenant_id=tenant_id, report_id=report_id)
+    if original is None:
+        raise NotFound("There is no such report.")
+    with tenant_transaction(web, tenant_id=tenant_id) as conn:
+        taken = {
+            n.lower()
+            for n in conn.scalars(
+                sa.select(s.reports.c.name).where(
+                    sa.func.lower(s.reports.c.name).startswith(
+                        original.name.lower() + " (copy", autoescape=True
+                    )
+                )
+            )
+        }
+    copy = 1
+    while True:
+        suffix = " (copy)" if copy == 1 else f" (copy {copy})"
+        name = original.name[: MAX_NAME - len(suffix)] + suffix
+        if name.lower() not in taken:
+            break
+        copy += 1
+    return save_report(
+        web, tenant_id=tenant_id, owner_id=owner_id, name=name,
+        description=original.description, definition=original.definition,
+    )  # fmt: skip
+
+
+def delete_report(web: Engine, *, tenant_id: int, report_id: int) -> None:
+    """Deletes the report; its pin and schedule go with it (ON DELETE CASCADE)."""
+    with tenant_transaction(web, tenant_id=tenant_id) as conn:
+        deleted = conn.scalar(
+            sa.delete(s.reports).where(s.reports.c.id == report_id).returning(s.reports.c.id)
+        )
+    if deleted is None:
+        raise NotFound("There is no such report.")
