@@ -26,3 +26,13 @@ def export_poll(report: Any) -> dict[str, Any]:
 
 def export_download(report: Any) -> dict[str, Any]:
     return {"type": "export-download", "report": report}
+
+
+CHART = "hub-chart"
+GRID = "hub-grid"
+REPORT_DUPLICATE = "report-duplicate"
+REPORT_DELETE = "report-delete"
+REPORT_DELETE_CONFIRM = "report-delete-confirm"
+REPORT_DELETE_CANCEL = "report-delete-cancel"
+REPORT_DELETE_MODAL = "report-delete-modal"
+REPORT_ID = "report-id"

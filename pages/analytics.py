@@ -45,7 +45,16 @@ def _report_row(report: ReportSummary) -> html.Tr:
     ]
     return html.Tr(
         [
-            html.Td([html.Div(report.name, className="fw-semibold"), *badges]),
+            html.Td(
+                [
+                    html.A(
+                        report.name,
+                        href=f"/admin/analytics/reports/{report.id}",
+                        className="fw-semibold d-block",
+                    ),
+                    *badges,
+                ]
+            ),
             html.Td(DATASETS[report.dataset].label if report.dataset in DATASETS else "—"),
             html.Td((report.viz or "—").capitalize()),
             html.Td(report.owner or "—"),

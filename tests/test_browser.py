@@ -70,7 +70,7 @@ def test_export_from_the_landing_downloads_the_file(
     with browser.chromium(tmp_path) as driver:
         browser.sign_in(driver, base_url, "analyst@acme.example", DEMO_PASSWORD)
         browser.wait_for(driver, "#hub-saved-reports table")
-        row = driver.find_element(By.XPATH, "//tr[.//div[text()='Weekly engagement']]")
+        row = driver.find_element(By.XPATH, "//tr[.//a[text()='Weekly engagement']]")
         row.find_element(By.XPATH, ".//button[text()='CSV']").click()
         WebDriverWait(driver, 60).until(
             lambda d: "Downloaded" in row.find_element(By.CSS_SELECTOR, "[role=status]").text

@@ -1,0 +1,145 @@
+"""/admin/analytics/reports/<id> — a saved report: chart, table (500 rows), actions."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+import access
+from access import HubUser, Leaf
+from components import ids, shell
+from components.export_controls import export_controls
+from components.report_view import render_result
+from datasets.model import Mode
+from datasets.preview import preview
+from datasets.registry import DATASETS
+from db import engines
+from db.reports import SavedReport, delete_report, duplicate_report, get_report
+
+dash.register_page(
+    __name__, path_template="/admin/analytics/reports/<report_id>", title="Report · Analytics Hub"
+)
+
+
+def _not_found() -> html.Div:
+    return html.Div(
+        [html.H1("Report not found", className="h4"),
+         html.P("It may have been deleted, or the link is wrong."),
+         html.A("Back to Analytics", href="/admin/analytics")],
+        className="hub-empty-state", id="hub-not-found",
+    )  # fmt: skip
+
+
+def _actions(user: HubUser, report: SavedReport) -> html.Div:
+    manage = user.may(Leaf.REPORTS_MANAGE)
+    buttons = [export_controls(report.id)]
+    if manage:
+        buttons = [
+            dbc.Button("Edit", href=f"/admin/analytics/reports/{report.id}/edit", size="sm",
+                       color="primary", className="me-2", id="report-edit"),
+            dbc.Button("Duplicate", id=ids.REPORT_DUPLICATE, size="sm", color="secondary",
+                       outline=True, className="me-2"),
+            dbc.Button("Delete", id=ids.REPORT_DELETE, size="sm", color="danger", outline=True,
+                       className="me-3"),
+            *buttons,
+        ]  # fmt: skip
+    return html.Div(buttons, className="d-flex align-items-center flex-wrap gap-1")
+
+
+def _delete_modal(report: SavedReport) -> dbc.Modal:
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle("Delete this report?")),
+            dbc.ModalBody(f"“{report.name}” will be deleted, un-pinned from the dashboard and "
+                          "its email schedule stopped. This cannot be undone."),
+            dbc.ModalFooter([
+                dbc.Button("Cancel", id=ids.REPORT_DELETE_CANCEL, color="secondary",
+                           outline=True),
+                dbc.Button("Delete report", id=ids.REPORT_DELETE_CONFIRM, color="danger"),
+            ]),
+        ],
+        id=ids.REPORT_DELETE_MODAL, is_open=False,
+    )  # fmt: skip
+
+
+def _body(user: HubUser, report: SavedReport) -> html.Div:
+    outcome = preview(report.definition, user, mode=Mode.SAVED)
+    if outcome.result is None:  # shown where the chart would be, never a traceback
+        text = "; ".join(f"{path}: {message}" for path, message in outcome.issues)
+        return dbc.Alert(f"This report cannot run: {text}", color="danger",
+                         id="hub-report-error")  # fmt: skip
+    return render_result(outcome.result, outcome.previous)
+
+
+def layout(report_id: str = "", **_query: str) -> html.Div:
+    user = access.current()
+    if user is None or not user.may(Leaf.ANALYTICS):
+        return shell.forbidden("Your role does not include the Analytics Hub.")
+    report = (
+        get_report(engines.default().web, tenant_id=user.tenant_id, report_id=int(report_id))
+        if report_id.isdigit()
+        else None
+    )
+    if report is None:
+        return _not_found()
+    dataset = DATASETS.get(str(report.definition.get("dataset")))
+    return html.Div(
+        [
+            dcc.Store(id=ids.REPORT_ID, data=report.id),
+            html.Div(html.A("← Analytics", href="/admin/analytics"), className="small mb-2"),
+            html.Div(
+                [
+                    html.Div([
+                        html.H1(report.name, className="h3 mb-1", id="report-name"),
+                        html.P(report.description or (dataset.description if dataset else ""),
+                               className="text-body-secondary mb-0"),
+                    ]),
+                    _actions(user, report),
+                ],
+                className="d-flex justify-content-between align-items-start flex-wrap gap-3 "
+                "mb-3",
+            ),
+            dbc.Card(dbc.CardBody(_body(user, report))),
+            _delete_modal(report),
+        ],
+        id="hub-report",
+    )  # fmt: skip
+
+
+@callback(
+    Output(ids.URL, "href", allow_duplicate=True),
+    Input(ids.REPORT_DUPLICATE, "n_clicks"),
+    State(ids.REPORT_ID, "data"),
+    prevent_initial_call=True,
+)
+def duplicate(_clicks: int, report_id: int) -> str:
+    user = access.require(Leaf.REPORTS_MANAGE)
+    copy = duplicate_report(engines.default().web, tenant_id=user.tenant_id, owner_id=user.id,
+                            report_id=report_id)  # fmt: skip
+    return f"/admin/analytics/reports/{copy}/edit"
+
+
+@callback(
+    Output(ids.REPORT_DELETE_MODAL, "is_open"),
+    Input(ids.REPORT_DELETE, "n_clicks"),
+    Input(ids.REPORT_DELETE_CANCEL, "n_clicks"),
+    prevent_initial_call=True,
+)
+def toggle_delete(_open: int | None, _cancel: int | None) -> bool:
+    access.require(Leaf.REPORTS_MANAGE)
+    return dash.ctx.triggered_id == ids.REPORT_DELETE
+
+
+@callback(
+    Output(ids.URL, "href", allow_duplicate=True),
+    Input(ids.REPORT_DELETE_CONFIRM, "n_clicks"),
+    State(ids.REPORT_ID, "data"),
+    prevent_initial_call=True,
+)
+def delete(clicks: int | None, report_id: int) -> str:
+    user = access.require(Leaf.REPORTS_MANAGE)
+    if not clicks:
+        return no_update
+    delete_report(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
+    return "/admin/analytics?deleted=1"
