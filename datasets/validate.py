@@ -7,7 +7,7 @@ Each problem is reported with the JSON path of the bad field (`measures[1]`,
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, assert_never
 
 from pydantic import ValidationError
 
@@ -115,24 +115,36 @@ def _check_filters(dataset: Dataset, clauses: list[FilterClause]) -> Issues:
     return issues
 
 
-def _check_viz(dataset: Dataset, d: Definition) -> Issues:
-    dims = [dataset.dimension(r.id) for r in d.dimensions if r.id in {x.id for x in
-            dataset.dimensions}]  # fmt: skip
+def viz_reason(
+    dataset: Dataset, viz: Viz, measures: list[str], dimensions: list[str]
+) -> str | None:
+    """Why `viz` cannot show these measures and dimensions, or None when it can. The
+    builder asks this to disable what the validator would refuse."""
+    if dataset.is_funnel:
+        return None if viz in FUNNEL_VIZ else f"the funnel shows as one of: {_one_of(FUNNEL_VIZ)}"
+    known = {d.id: d for d in dataset.dimensions}
+    dims = [known[d] for d in dimensions if d in known]
     has_time = any(x.is_time for x in dims)
     categorical = [x for x in dims if not x.is_time]
-    reason = {
-        Viz.LINE: None if has_time else "a line chart needs the time dimension",
-        Viz.KPI: None
-        if len(d.measures) == 1 and not d.dimensions
-        else "a KPI shows one measure with no breakdown",
-        Viz.PIE: None
-        if len(d.measures) == 1 and len(d.dimensions) == 1 and categorical
-        else "a pie shows one measure over one categorical breakdown (not time)",
-        Viz.BAR: None if d.dimensions else "a bar chart needs a breakdown",
-        Viz.TABLE: None,
-        Viz.FUNNEL: "a funnel chart only shows the funnel dataset",
-    }[d.viz]
-    return [("viz", reason)] if reason else []
+    match viz:
+        case Viz.LINE:
+            return None if has_time else "a line chart needs the time dimension"
+        case Viz.KPI:
+            ok = len(measures) == 1 and not dimensions
+            return None if ok else "a KPI shows one measure with no breakdown"
+        case Viz.PIE:
+            ok = len(measures) == 1 and len(dimensions) == 1 and bool(categorical)
+            return (
+                None if ok else "a pie shows one measure over one categorical breakdown (not time)"
+            )
+        case Viz.BAR:
+            return None if dimensions else "a bar chart needs a breakdown"
+        case Viz.TABLE:
+            return None
+        case Viz.FUNNEL:
+            return "a funnel chart only shows the funnel dataset"
+        case _:
+            assert_never(viz)
 
 
 def _check_currency(dataset: Dataset, d: Definition) -> Issues:
@@ -179,8 +191,9 @@ def _check(d: Definition) -> Issues:
         for key in ("measures", "dimensions", "filters"):
             if getattr(d, key):
                 issues.append((key, "the funnel's columns are fixed; leave this empty"))
-        if d.viz not in FUNNEL_VIZ:
-            issues.append(("viz", f"the funnel shows as one of: {_one_of(FUNNEL_VIZ)}"))
+        reason = viz_reason(dataset, d.viz, [], [])
+        if reason:
+            issues.append(("viz", reason))
         return issues
     if d.flow_id is not None:
         issues.append(("flow_id", "only the funnel dataset takes a flow_id"))
@@ -195,7 +208,9 @@ def _check(d: Definition) -> Issues:
             issues.append((f"measures[{i}]", f"measure '{m}' is listed twice"))
     issues += _check_dimensions(dataset, d.dimensions)
     issues += _check_filters(dataset, d.filters)
-    issues += _check_viz(dataset, d)
+    reason = viz_reason(dataset, d.viz, d.measures, [r.id for r in d.dimensions])
+    if reason:
+        issues.append(("viz", reason))
     issues += _check_currency(dataset, d)
     return issues
 

@@ -11,8 +11,8 @@ from access import HubUser, Leaf
 from components import ids, shell
 from components.export_controls import export_controls
 from components.report_view import render_result
+from datasets.builder import preview
 from datasets.model import Mode
-from datasets.preview import preview
 from datasets.registry import DATASETS
 from db import engines
 from db.reports import SavedReport, delete_report, duplicate_report, get_report

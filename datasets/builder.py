@@ -1,6 +1,7 @@
-"""What the builder needs from one definition: its issues, or its preview result.
+"""What the builder needs: a definition's preview (or its issues), and saving it.
 
-A plain function so the builder's callbacks stay thin and it is tested without Dash.
+Plain functions so the builder's callbacks stay thin and they are tested without Dash.
+Problems come back as (path, message) issues, shown next to the control they name.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datasets.model import Mode, Viz
 from datasets.registry import DATASETS
 from datasets.run import Result, run_report
 from datasets.validate import validate
+from db import engines
+from db.reports import save_report
 from errors import BadDefinition, UserError
 
 
@@ -42,3 +45,35 @@ def preview(raw: dict[str, Any], user: HubUser, *, mode: Mode = Mode.PREVIEW) ->
         return Preview(issues=tuple(error.issues))
     except UserError as error:
         return Preview(issues=(("(definition)", error.public_message),))
+
+
+@dataclass(frozen=True)
+class Saved:
+    report_id: int | None = None
+    issues: tuple[tuple[str, str], ...] = ()
+
+
+def save(
+    raw: dict[str, Any],
+    user: HubUser,
+    *,
+    name: str,
+    description: str,
+    report_id: int | None = None,
+) -> Saved:
+    """Validates and saves the definition as the user's report (new, or `report_id`)."""
+    try:
+        definition = validate(raw)
+        leaf = Leaf(DATASETS[definition.dataset].leaf)
+        if not user.may(leaf):
+            return Saved(issues=(("dataset", f"your role does not grant {leaf.value}"),))
+        saved_id = save_report(
+            engines.default().web, tenant_id=user.tenant_id, owner_id=user.id, name=name,
+            description=description, definition=definition.json_dict(), report_id=report_id,
+        )  # fmt: skip
+        return Saved(report_id=saved_id)
+    except BadDefinition as error:
+        return Saved(issues=tuple(error.issues))
+    except UserError as error:
+        path, _, message = error.public_message.partition(": ")
+        return Saved(issues=((path, message),) if message else (("(definition)", path),))
