@@ -27,6 +27,8 @@ log = logging.getLogger("hub")
 # Paths served without a session: the sign-in page and static files Dash needs.
 PUBLIC_PREFIXES = ("/login", "/logout", "/assets/", "/_dash-component-suites/", "/healthz")
 PUBLIC_PATHS = ("/_favicon.ico", "/favicon.ico")
+# GET routes that answer JSON: signed out, they say 401 rather than redirect.
+JSON_ROUTES = ("/admin/analytics/reports/suggest", "/admin/analytics/exports/")
 
 
 def _require_login() -> flask.Response | None:
@@ -35,7 +37,7 @@ def _require_login() -> flask.Response | None:
         return None
     if flask_login.current_user.is_authenticated:
         return None
-    if flask.request.method == "GET" and not path.startswith("/_dash"):
+    if flask.request.method == "GET" and not path.startswith(("/_dash", *JSON_ROUTES)):
         return flask.redirect(f"/login?next={flask.request.full_path.rstrip('?')}")
     raise Unauthorized()
 
@@ -70,7 +72,9 @@ def _error_response(error: HubError) -> flask.Response:
     """Every HubError becomes a response here, and only here."""
     if not isinstance(error, UserError):
         return _internal(error)
-    is_page = flask.request.method == "GET" and not flask.request.path.startswith("/_dash")
+    is_page = flask.request.method == "GET" and not flask.request.path.startswith(
+        ("/_dash", *JSON_ROUTES)
+    )
     if isinstance(error, Unauthorized) and is_page:
         return flask.redirect("/login")
     body = {"error": error.public_message, "status": error.status, **error.details()}

@@ -36,3 +36,43 @@ REPORT_DELETE_CONFIRM = "report-delete-confirm"
 REPORT_DELETE_CANCEL = "report-delete-cancel"
 REPORT_DELETE_MODAL = "report-delete-modal"
 REPORT_ID = "report-id"
+
+# The report builder.
+B_DATASET = "builder-dataset"
+B_DATASET_HELP = "builder-dataset-help"
+B_MEASURES = "builder-measures"
+B_DIMENSIONS = "builder-dimensions"
+B_GRAIN = "builder-grain"
+B_GRAIN_BOX = "builder-grain-box"
+B_FLOW = "builder-flow"
+B_FLOW_BOX = "builder-flow-box"
+B_BREAKDOWN_BOX = "builder-breakdown-box"
+B_RANGE = "builder-range"
+B_DATES = "builder-dates"
+B_VIZ = "builder-viz"
+B_FILTERS = "builder-filters"
+B_FILTER_ADD = "builder-filter-add"
+B_NOTE = "builder-note"
+B_DEFINITION = "builder-definition"
+B_PREVIEW = "builder-preview"
+B_RUN = "builder-run"
+B_NAME = "builder-name"
+B_DESCRIPTION = "builder-description"
+B_SAVE = "builder-save"
+B_SAVE_FEEDBACK = "builder-save-feedback"
+B_REPORT_ID = "builder-report-id"
+B_DIRTY = "builder-dirty"
+
+
+def b_error(control: str) -> str:
+    """The inline error slot under a builder control (path prefix of its issues)."""
+    return f"builder-error-{control}"
+
+
+def b_filter(part: str, index: Any) -> dict[str, Any]:
+    """A part of filter row `index`: row, field, op, value, value2 (between), remove."""
+    return {"type": f"builder-filter-{part}", "index": index}
+
+
+B_DEBOUNCED = "builder-debounced"
+B_SAVED_URL = "builder-saved-url"

@@ -24,13 +24,14 @@ from datasets.model import (
     Dataset,
     Definition,
     Dimension,
+    FieldType,
     Grain,
     Measure,
     MeasureType,
-    Operator,
 )
 from datasets.operators import condition
 from datasets.registry import DATASETS
+from datasets.validate import single_value
 
 UTC = sa.literal_column("'UTC'")
 # Enum members rendered as SQL literals, so the same bucket expression can appear in
@@ -95,11 +96,9 @@ def _currency_of(dataset: Dataset, definition: Definition, measure: Measure) -> 
     field = dataset.currency_field
     if any(r.id == field for r in definition.dimensions):
         return {"currency_column": field}
-    for clause in definition.filters:
-        if clause.field == field and clause.op in (Operator.EQ, Operator.IN):
-            value = clause.value[0] if isinstance(clause.value, list) else clause.value
-            return {"currency": str(value)}
-    raise AssertionError("validate() guarantees a currency for currency measures")
+    value = single_value(definition.filters, str(field))
+    assert value is not None, "validate() guarantees a currency for currency measures"
+    return {"currency": str(value)}
 
 
 def _columns(dataset: Dataset, definition: Definition) -> tuple[Column, ...]:
@@ -142,6 +141,10 @@ def _dimension_expr(
     return name, column, source
 
 
+def _numeric(value: Any) -> ColumnElement[Any]:
+    return sa.literal(value, sa.Numeric())
+
+
 def _aggregated(
     dataset: Dataset, definition: Definition, start: dt.date, end: dt.date
 ) -> tuple[sa.Select, list[str]]:
@@ -160,7 +163,10 @@ def _aggregated(
     where = [_in_range(table.c[dataset.time_column], start, end)]
     for clause in definition.filters:
         spec = dataset.filter(clause.field)
-        where.append(condition(table.c[spec.column], clause.op, clause.value))
+        value = clause.value
+        if spec.type is FieldType.NUMBER:  # compare as numeric: no value overflows the column
+            value = [_numeric(v) for v in value] if isinstance(value, list) else _numeric(value)
+        where.append(condition(table.c[spec.column], clause.op, value))
     select = sa.select(*shown, *keys, *measures).select_from(source).where(*where)
     group = [c.element for c in (*shown, *keys)]
     if group:

@@ -17,7 +17,6 @@ import pandas as pd
 from datasets.model import Column, Grain, MeasureType
 
 EMPTY = "—"
-CENT = Decimal("0.01")
 
 
 def is_empty(value: Any) -> bool:
@@ -31,14 +30,20 @@ def format_time(value: dt.date, grain: Grain | None) -> str:
 
 
 def format_money(value: Any, currency: str | None) -> str:
-    amount = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    amount = _half_up(value, 2)
     return f"{amount:,.2f} {currency}" if currency else f"{amount:,.2f}"
 
 
+def _half_up(value: Any, places: int) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def format_duration(ms: float) -> str:
-    if abs(ms) < 1000:
-        return f"{ms:.0f} ms"
-    return f"{ms / 1000:,.1f} s"
+    """`850 ms` under a second (after rounding), else seconds to one decimal."""
+    whole_ms = _half_up(ms, 0)
+    if abs(whole_ms) < 1000:
+        return f"{whole_ms:.0f} ms"
+    return f"{_half_up(ms / 1000, 1):,.1f} s"
 
 
 def format_value(value: Any, column: Column, *, currency: str | None = None) -> str:
@@ -55,11 +60,11 @@ def format_value(value: Any, column: Column, *, currency: str | None = None) -> 
         case MeasureType.CURRENCY:
             return format_money(value, currency or column.currency)
         case MeasureType.RATIO:
-            return f"{float(value) * 100:.1f}%"
+            return f"{_half_up(Decimal(str(value)) * 100, 1):.1f}%"
         case MeasureType.DURATION:
             return format_duration(float(value))
         case MeasureType.DECIMAL:
-            return f"{float(value):,.{column.precision}f}"
+            return f"{_half_up(value, column.precision):,.{column.precision}f}"
 
 
 def row_currency(row: dict[str, Any], column: Column) -> str | None:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, StrictStr, Tag
 
 
 class MeasureType(StrEnum):
@@ -203,8 +203,6 @@ class Column:
 
 FROZEN = ConfigDict(frozen=True, extra="forbid")
 
-Scalar = StrictStr | StrictInt | float
-
 
 class DimensionRef(BaseModel):
     model_config = FROZEN
@@ -216,7 +214,7 @@ class FilterClause(BaseModel):
     model_config = FROZEN
     field: StrictStr
     op: Operator
-    value: Scalar | list[Scalar]
+    value: Any  # JSON; validate() checks it against the field's kind and the operator
 
 
 class PresetRange(BaseModel):
@@ -230,13 +228,27 @@ class ExplicitRange(BaseModel):
     end: dt.date
 
 
+def _range_form(value: Any) -> str:
+    if isinstance(value, PresetRange) or (isinstance(value, dict) and "preset" in value):
+        return "preset-range"
+    return "explicit-range"
+
+
+# A range is a preset when it names one, otherwise an explicit window: errors then speak
+# of the form the user meant, not of both.
+DateRange = Annotated[
+    Annotated[PresetRange, Tag("preset-range")] | Annotated[ExplicitRange, Tag("explicit-range")],
+    Discriminator(_range_form),
+]
+
+
 class Definition(BaseModel):
     model_config = FROZEN
     dataset: StrictStr
     measures: Annotated[list[StrictStr], Field(max_length=12)] = []
     dimensions: Annotated[list[DimensionRef], Field(max_length=3)] = []
     filters: Annotated[list[FilterClause], Field(max_length=20)] = []
-    date_range: PresetRange | ExplicitRange = PresetRange(preset=Preset.D30)
+    date_range: DateRange = PresetRange(preset=Preset.D30)
     viz: Viz = Viz.TABLE
     flow_id: StrictInt | None = None
 

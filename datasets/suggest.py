@@ -12,6 +12,7 @@ from datasets.dates import midnight
 from datasets.model import Dataset, Filter, Operator
 from datasets.operators import condition
 from datasets.registry import DATASETS
+from datasets.validate import is_clean_text
 from db import engines
 from db.tenancy import tenant_transaction
 from errors import BadRequest
@@ -47,7 +48,7 @@ def suggest(
     first, counted over the last WINDOW_DAYS of the dataset's rows."""
     engine = engine if engine is not None else engines.default().web
     today = today or dt.datetime.now(dt.UTC).date()
-    q = q.strip()[:MAX_QUERY]
+    q = "".join(c for c in q.strip()[:MAX_QUERY] if is_clean_text(c))
     table = dataset.table
     value = table.c[spec.column]
     since = today - dt.timedelta(days=WINDOW_DAYS - 1)

@@ -6,6 +6,7 @@ Each problem is reported with the JSON path of the bad field (`measures[1]`,
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any, assert_never
 
@@ -29,6 +30,12 @@ from errors import BadDefinition
 
 Issues = list[tuple[str, str]]
 MAX_TEXT = 200
+UNION_TAGS = frozenset({"preset-range", "explicit-range"})  # the tags of Definition.date_range
+# Range limits of values, so no user value can overflow a database type.
+MAX_ID = 2**63 - 1
+MAX_NUMBER = 1e15
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
 FUNNEL_VIZ = frozenset({Viz.FUNNEL, Viz.BAR, Viz.TABLE})
 
 
@@ -37,11 +44,16 @@ def _path(loc: tuple[str | int, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("PresetRange", "ExplicitRange") or "[" in part:
+        elif part in UNION_TAGS or "[" in part:
             continue  # pydantic's name for a union member, not a JSON key
         else:
             path += f".{part}" if path else part
     return path or "(definition)"
+
+
+def is_clean_text(text: str) -> bool:
+    """No NUL and no lone surrogate: text PostgreSQL can store and compare."""
+    return "\x00" not in text and not any("\ud800" <= c <= "\udfff" for c in text)
 
 
 def _one_of(values: Any) -> str:
@@ -54,16 +66,21 @@ def _check_value(f_path: str, clause: FilterClause, kind: str) -> Issues:
 
     def fits(item: Any) -> bool:
         if kind == "int":
-            return isinstance(item, int) and not isinstance(item, bool)
+            return isinstance(item, int) and not isinstance(item, bool) and 0 < item <= MAX_ID
         if kind == "number":
             return (
                 isinstance(item, int | float)
                 and not isinstance(item, bool)
-                and (math.isfinite(item))
+                and math.isfinite(item)
+                and abs(item) <= MAX_NUMBER
             )
-        return isinstance(item, str) and 0 < len(item) <= MAX_TEXT
+        return isinstance(item, str) and 0 < len(item) <= MAX_TEXT and is_clean_text(item)
 
-    expected = {"int": "an id (integer)", "number": "a number", "text": "a non-empty text"}[kind]
+    expected = {
+        "int": "an id (integer)",
+        "number": f"a number (at most ±{MAX_NUMBER:,.0f})",
+        "text": f"a non-empty text (at most {MAX_TEXT} characters)",
+    }[kind]
     if op in LIST_OPERATORS:
         if not isinstance(value, list) or not 1 <= len(value) <= MAX_LIST_VALUES:
             return [(path, f"'{op}' needs a list of 1 to {MAX_LIST_VALUES} values")]
@@ -147,25 +164,34 @@ def viz_reason(
             assert_never(viz)
 
 
+def single_value(filters: list[FilterClause], field: str) -> Any | None:
+    """The one value a filter pins `field` to (eq, or in with one distinct value), if any."""
+    for clause in filters:
+        if clause.field != field:
+            continue
+        if clause.op is Operator.EQ and not isinstance(clause.value, list):
+            return clause.value
+        if (
+            clause.op is Operator.IN
+            and isinstance(clause.value, list)
+            and len(set(map(str, clause.value))) == 1
+        ):
+            return clause.value[0]
+    return None
+
+
 def _check_currency(dataset: Dataset, d: Definition) -> Issues:
     field = dataset.currency_field
     if field is None:
         return []
+    known = {m.id: m for m in dataset.measures}
     mixed = [
         (i, m) for i, m in enumerate(d.measures)
-        if m in {x.id for x in dataset.measures}
-        and dataset.measure(m).type is MeasureType.CURRENCY and dataset.measure(m).currency is None
+        if m in known and known[m].type is MeasureType.CURRENCY and known[m].currency is None
     ]  # fmt: skip
     if not mixed:
         return []
-    if any(r.id == field for r in d.dimensions):
-        return []
-    if any(
-        c.field == field
-        and (c.op is Operator.EQ or (c.op is Operator.IN and isinstance(c.value, list)
-                                     and len(set(c.value)) == 1))
-        for c in d.filters
-    ):  # fmt: skip
+    if any(r.id == field for r in d.dimensions) or single_value(d.filters, field) is not None:
         return []
     return [
         (f"measures[{i}]", f"'{m}' adds up money: break it down by {field} or filter to "
@@ -181,6 +207,10 @@ def _check(d: Definition) -> Issues:
     issues: Issues = []
     if isinstance(d.date_range, ExplicitRange):
         span = (d.date_range.end - d.date_range.start).days + 1
+        for key in ("start", "end"):
+            day = getattr(d.date_range, key)
+            if not FIRST_DAY <= day <= LAST_DAY:
+                issues.append((f"date_range.{key}", f"must be between {FIRST_DAY} and {LAST_DAY}"))
         if span < 1:
             issues.append(("date_range.end", "the end is before the start"))
         elif span > MAX_RANGE_DAYS:
@@ -188,6 +218,8 @@ def _check(d: Definition) -> Issues:
     if dataset.is_funnel:
         if d.flow_id is None:
             issues.append(("flow_id", "choose a flow: the funnel runs for one flow"))
+        elif not 0 < d.flow_id <= MAX_ID:
+            issues.append(("flow_id", "must be a flow id (a positive integer)"))
         for key in ("measures", "dimensions", "filters"):
             if getattr(d, key):
                 issues.append((key, "the funnel's columns are fixed; leave this empty"))
@@ -228,9 +260,10 @@ def validate(raw: Any) -> Definition:
     try:
         definition = Definition.model_validate(raw)
     except ValidationError as exc:
-        raise BadDefinition(
-            [(_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
-        ) from None
+        issues: dict[str, str] = {}
+        for error in exc.errors(include_url=False):
+            issues.setdefault(_path(error["loc"]), error["msg"])
+        raise BadDefinition(list(issues.items())) from None
     issues = _check(definition)
     if issues:
         raise BadDefinition(issues)

@@ -128,11 +128,6 @@ def test_row_currency_overrides_the_fixed_one() -> None:
     assert format_value(Decimal("5"), EUR, currency="GBP") == "5.00 GBP"
 
 
-@pytest.mark.xfail(
-    reason="datasets/formatting.py format_duration: the ms/s switch tests the unrounded "
-    "value, so 999.6 ms renders '1000 ms' while 1000 ms renders '1.0 s'",
-    strict=True,
-)
 def test_duration_rounding_up_to_a_second_switches_to_seconds() -> None:
     """A duration that rounds to 1000 ms is shown in seconds, like 1000 ms itself."""
     assert format_value(999.6, DURATION) == "1.0 s"

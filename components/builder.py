@@ -1,0 +1,365 @@
+"""The report builder page body and its callbacks (new report, template, edit).
+
+Every callback checks `comerix.insights.reports.manage` itself, parses, and calls
+datasets/ or db/; the registry decides every option offered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import (
+    ALL,
+    MATCH,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
+
+import access
+from access import HubUser, Leaf
+from components import builder_form as form
+from components import ids
+from components.report_view import render_result
+from datasets import builder
+from datasets.model import Operator
+from datasets.registry import DATASETS
+from datasets.suggest import suggest
+from db import engines
+from db.flows import list_flows
+
+# Issue paths (their first segment) -> the control whose error slot shows them.
+ERROR_SLOTS = ("dataset", "measures", "dimensions", "filters", "date_range", "viz", "flow_id")
+SAVE_SLOTS = ("name",)
+
+
+def _label(text: str, for_id: str) -> dbc.Label:
+    return dbc.Label(text, html_for=for_id, className="fw-semibold small mb-1")
+
+
+def _error(slot: str) -> html.Div:
+    return html.Div(id=ids.b_error(slot), className="invalid-feedback d-block small")
+
+
+def layout(
+    user: HubUser, *, definition: dict[str, Any], report_id: int | None = None,
+    name: str = "", description: str = "", heading: str = "New report",
+) -> html.Div:  # fmt: skip
+    state = form.controls_from(definition)
+    dataset = DATASETS[state["dataset"]]
+    flows = list_flows(engines.default().web, tenant_id=user.tenant_id)
+    is_custom = state["range"] == form.CUSTOM
+    controls = dbc.Card(dbc.CardBody([
+        _label("Dataset", ids.B_DATASET),
+        dcc.Dropdown(id=ids.B_DATASET, options=form.dataset_options(user),
+                     value=dataset.id, clearable=False),
+        html.Div(dataset.description, id=ids.B_DATASET_HELP,
+                 className="form-text mb-3"),
+        _error("dataset"),
+        html.Div([
+            _label("Flow", ids.B_FLOW),
+            dcc.Dropdown(id=ids.B_FLOW, options=[{"label": n, "value": i} for i, n in flows],
+                         value=state["flow_id"], placeholder="Choose the flow to follow"),
+            _error("flow_id"),
+        ], id=ids.B_FLOW_BOX, className="mb-3", hidden=not dataset.is_funnel),
+        html.Div([
+            _label("Measures", ids.B_MEASURES),
+            dcc.Dropdown(id=ids.B_MEASURES, options=form.measure_options(dataset),
+                         value=state["measures"], multi=True,
+                         placeholder="What to count or add up"),
+            _error("measures"),
+            _label("Breakdowns", ids.B_DIMENSIONS),
+            dcc.Dropdown(id=ids.B_DIMENSIONS, options=form.dimension_options(dataset),
+                         value=state["dimensions"], multi=True, placeholder="None"),
+            html.Div(id=ids.B_NOTE, className="form-text text-info"),
+            _error("dimensions"),
+            html.Div([
+                _label("Grain", ids.B_GRAIN),
+                dbc.RadioItems(id=ids.B_GRAIN, value=state["grain"], inline=True,
+                               options=[{"label": g.capitalize(), "value": g}
+                                        for g in ("day", "week", "month")]),
+            ], id=ids.B_GRAIN_BOX, hidden="time" not in state["dimensions"]),
+            _label("Filters", ids.B_FILTER_ADD),
+            html.Div([form.filter_row(dataset, i, c) for i, c in enumerate(state["filters"])],
+                     id=ids.B_FILTERS),
+            dbc.Button("+ Add filter", id=ids.B_FILTER_ADD, color="link", size="sm",
+                       className="px-0", disabled=not dataset.filters),
+            _error("filters"),
+        ], id=ids.B_BREAKDOWN_BOX, hidden=dataset.is_funnel, className="mb-3"),
+        _label("Date range", ids.B_RANGE),
+        dcc.Dropdown(id=ids.B_RANGE, value=state["range"], clearable=False,
+                     options=[{"label": label, "value": v} for v, label in form.RANGES]),
+        dcc.DatePickerRange(id=ids.B_DATES, start_date=state["start"], end_date=state["end"],
+                            display_format="YYYY-MM-DD", className="mt-2",
+                            style={"display": "block" if is_custom else "none"}),
+        _error("date_range"),
+        _label("Visualization", ids.B_VIZ),
+        dbc.RadioItems(id=ids.B_VIZ, value=state["viz"], inline=True,
+                       options=form.viz_options(dataset, state["measures"],
+                                                state["dimensions"])),
+        _error("viz"),
+    ]), className="mb-3")  # fmt: skip
+    save = dbc.Card(dbc.CardBody([
+        _label("Name", ids.B_NAME),
+        dbc.Input(id=ids.B_NAME, value=name, placeholder="e.g. Weekly revenue by goal",
+                  maxLength=200, required=True),
+        _error("name"),
+        _label("Description (optional)", ids.B_DESCRIPTION),
+        dbc.Textarea(id=ids.B_DESCRIPTION, value=description, rows=2),
+        html.Div([
+            dbc.Button("Save report", id=ids.B_SAVE, color="primary", className="mt-3",
+                       title="Save (Ctrl+S)"),
+            html.Span(id=ids.B_SAVE_FEEDBACK, className="ms-2 small text-danger"),
+        ]),
+    ]))  # fmt: skip
+    return html.Div([
+        dcc.Store(id=ids.B_REPORT_ID, data=report_id),
+        dcc.Store(id=ids.B_DEFINITION),
+        dcc.Store(id=ids.B_DEBOUNCED),
+        dcc.Store(id=ids.B_DIRTY, data=False),
+        dcc.Store(id=ids.B_SAVED_URL),
+        html.Div([
+            html.Div(html.A("← Analytics", href="/admin/analytics"), className="small"),
+            html.H1(heading, className="h3 mb-3"),
+        ]),
+        dbc.Row([
+            dbc.Col([controls, save], lg=4),
+            dbc.Col(dbc.Card([
+                dbc.CardHeader(html.Div([
+                    html.H2("Preview", className="h6 mb-0"),
+                    dbc.Button("Run (Ctrl+Enter)", id=ids.B_RUN, size="sm", color="secondary",
+                               outline=True),
+                ], className="d-flex justify-content-between align-items-center")),
+                dbc.CardBody(dcc.Loading(html.Div(id=ids.B_PREVIEW), type="dot", delay_show=300)),
+            ]), lg=8),
+        ]),
+    ], id="hub-builder")  # fmt: skip
+
+
+def _user() -> HubUser:
+    return access.require(Leaf.REPORTS_MANAGE)
+
+
+@callback(
+    Output(ids.B_MEASURES, "options"), Output(ids.B_MEASURES, "value"),
+    Output(ids.B_DIMENSIONS, "options"), Output(ids.B_DIMENSIONS, "value"),
+    Output(ids.B_FILTERS, "children"), Output(ids.B_FILTER_ADD, "disabled"),
+    Output(ids.B_DATASET_HELP, "children"), Output(ids.B_FLOW_BOX, "hidden"),
+    Output(ids.B_BREAKDOWN_BOX, "hidden"), Output(ids.B_VIZ, "value"),
+    Input(ids.B_DATASET, "value"),
+    prevent_initial_call=True,
+)  # fmt: skip
+def change_dataset(dataset_id: str) -> tuple:
+    """A new dataset starts from its first measure, no breakdown and no filters."""
+    _user()
+    dataset = DATASETS[dataset_id]
+    measures = [dataset.measures[0].id] if not dataset.is_funnel else []
+    return (form.measure_options(dataset), measures, form.dimension_options(dataset), [], [],
+            not dataset.filters, dataset.description, not dataset.is_funnel, dataset.is_funnel,
+            form.default_viz(dataset, measures, []))  # fmt: skip
+
+
+@callback(
+    Output(ids.B_DEFINITION, "data"), Output(ids.B_DIMENSIONS, "value", allow_duplicate=True),
+    Output(ids.B_NOTE, "children"), Output(ids.B_GRAIN_BOX, "hidden"),
+    Output(ids.B_VIZ, "options"), Output(ids.B_VIZ, "value", allow_duplicate=True),
+    Output(ids.B_DATES, "style"),
+    Input(ids.B_DATASET, "value"), Input(ids.B_MEASURES, "value"),
+    Input(ids.B_DIMENSIONS, "value"), Input(ids.B_GRAIN, "value"), Input(ids.B_RANGE, "value"),
+    Input(ids.B_DATES, "start_date"), Input(ids.B_DATES, "end_date"), Input(ids.B_VIZ, "value"),
+    Input(ids.B_FLOW, "value"),
+    Input(ids.b_filter("field", ALL), "value"), Input(ids.b_filter("op", ALL), "value"),
+    Input(ids.b_filter("value", ALL), "value"), Input(ids.b_filter("value2", ALL), "value"),
+    prevent_initial_call="initial_duplicate",
+)  # fmt: skip
+def describe_definition(dataset_id: str, measures: list[str] | None, dims: list[str] | None,
+                        grain: str | None, range_choice: str, start: str | None,
+                        end: str | None, viz: str | None, flow_id: int | None,
+                        *_filters: list[Any]) -> tuple:  # fmt: skip
+    """The controls as one definition; keeps the viz among those that fit."""
+    _user()
+    rows = _filter_rows()
+    definition, dims_now, note = form.assemble(
+        dataset_id=dataset_id, measures=measures or [], dimensions=dims or [], grain=grain,
+        range_choice=range_choice, start=start, end=end, viz=viz, flow_id=flow_id,
+        filter_rows=rows,
+    )  # fmt: skip
+    dataset = DATASETS[dataset_id]
+    options = form.viz_options(dataset, measures or [], dims_now)
+    fitting = {o["value"] for o in options if not o["disabled"]}
+    chosen = viz if viz in fitting else form.default_viz(dataset, measures or [], dims_now)
+    definition["viz"] = chosen
+    return (definition, dims_now if dims_now != (dims or []) else no_update, note,
+            "time" not in dims_now, options, chosen if chosen != viz else no_update,
+            {"display": "block" if range_choice == form.CUSTOM else "none"})  # fmt: skip
+
+
+def _filter_rows() -> list[dict[str, Any]]:
+    """Filter rows from the triggering request's pattern-matched inputs, by row index."""
+    rows: dict[int, dict[str, Any]] = {}
+    for group in ctx.inputs_list[9:]:
+        for item in group:
+            part = item["id"]["type"].removeprefix("builder-filter-")
+            rows.setdefault(item["id"]["index"], {})[part] = item.get("value")
+    return [rows[i] for i in sorted(rows)]
+
+
+clientside_callback(
+    """function (definition) {
+        window.clearTimeout(window.hubPreviewTimer);
+        window.hubPreviewTimer = window.setTimeout(function () {
+            dash_clientside.set_props("DEBOUNCED", {data: definition});
+        }, 350);
+        return dash_clientside.no_update;
+    }""".replace("DEBOUNCED", ids.B_DEBOUNCED),
+    Output(ids.B_DEBOUNCED, "id"),
+    Input(ids.B_DEFINITION, "data"),
+)
+
+
+@callback(
+    Output(ids.B_PREVIEW, "children"),
+    *(Output(ids.b_error(slot), "children") for slot in ERROR_SLOTS),
+    Input(ids.B_DEBOUNCED, "data"), Input(ids.B_RUN, "n_clicks"),
+    State(ids.B_DEFINITION, "data"),
+    prevent_initial_call=True,
+)  # fmt: skip
+def refresh_preview(_debounced: Any, _run: int | None, definition: dict | None) -> tuple:
+    """Validates and runs the definition (200 rows); problems go next to their control."""
+    user = _user()
+    if not definition:
+        return (no_update,) * (1 + len(ERROR_SLOTS))
+    outcome = builder.preview(definition, user)
+    errors = _errors_by_slot(outcome.issues, ERROR_SLOTS)
+    if outcome.result is None:
+        body = dbc.Alert("Fix the highlighted fields to see a preview.", color="light",
+                         className="mb-0", id="hub-preview-blocked")  # fmt: skip
+        return (body, *errors)
+    return (render_result(outcome.result, outcome.previous), *errors)
+
+
+def _errors_by_slot(issues: tuple[tuple[str, str], ...], slots: tuple[str, ...]) -> list:
+    by_slot: dict[str, list[str]] = {slot: [] for slot in slots}
+    for path, message in issues:
+        slot = path.split("[")[0].split(".")[0]
+        by_slot.get(slot, by_slot[slots[0]]).append(
+            message if slot in by_slot else f"{path}: {message}")  # fmt: skip
+    return [html.Ul([html.Li(m) for m in by_slot[s]], className="mb-0 ps-3") if by_slot[s]
+            else None for s in slots]  # fmt: skip
+
+
+@callback(
+    Output(ids.B_FILTERS, "children", allow_duplicate=True),
+    Input(ids.B_FILTER_ADD, "n_clicks"), Input(ids.b_filter("remove", ALL), "n_clicks"),
+    State(ids.B_FILTERS, "children"), State(ids.B_DATASET, "value"),
+    prevent_initial_call=True,
+)  # fmt: skip
+def add_or_remove_filter(_add: int | None, _removes: list, rows: list | None,
+                         dataset_id: str) -> list:  # fmt: skip
+    _user()
+    rows = rows or []
+    trigger = ctx.triggered_id
+    if trigger == ids.B_FILTER_ADD:
+        taken = [r["props"]["id"]["index"] for r in rows]
+        return [*rows, form.filter_row(DATASETS[dataset_id], max(taken, default=-1) + 1)]
+    if not ctx.triggered[0]["value"]:
+        return no_update
+    return [r for r in rows if r["props"]["id"]["index"] != trigger["index"]]
+
+
+@callback(
+    Output(ids.b_filter("op", MATCH), "options"), Output(ids.b_filter("op", MATCH), "value"),
+    Output(ids.b_filter("value-box", MATCH), "children"),
+    Input(ids.b_filter("field", MATCH), "value"), Input(ids.b_filter("op", MATCH), "value"),
+    State(ids.B_DATASET, "value"),
+    prevent_initial_call=True,
+)  # fmt: skip
+def fit_filter_to_field(field: str | None, op: str | None, dataset_id: str) -> tuple:
+    """The field decides the operators offered and the kind of value input."""
+    _user()
+    spec = next((f for f in DATASETS[dataset_id].filters if f.field == field), None)
+    if spec is None:
+        return [], None, form.value_control(ctx.triggered_id["index"], None, None, None)
+    operators = sorted(spec.operators, key=list(Operator).index)
+    if op not in {o.value for o in operators} or ctx.triggered_id["type"].endswith("field"):
+        op = operators[0].value
+    options = [{"label": form.HUMAN[o], "value": o.value} for o in operators]
+    return options, op, form.value_control(ctx.triggered_id["index"], spec, op, None)
+
+
+@callback(
+    Output(ids.b_filter("value", MATCH), "options"),
+    Input(ids.b_filter("value", MATCH), "search_value"),
+    State(ids.b_filter("value", MATCH), "value"), State(ids.b_filter("field", MATCH), "value"),
+    State(ids.B_DATASET, "value"),
+    prevent_initial_call=True,
+)  # fmt: skip
+def suggest_values(search: str | None, selected: Any, field: str, dataset_id: str) -> list:
+    """Values from the tenant's own data as the user types, most frequent first."""
+    user = _user()
+    dataset = DATASETS[dataset_id]
+    spec = next((f for f in dataset.filters if f.field == field), None)
+    if spec is None or not spec.suggest or not access.may(Leaf(dataset.leaf)):
+        return no_update
+    found = suggest(dataset, spec, search or "", tenant_id=user.tenant_id)
+    options = [{"label": str(v["label"]), "value": v["value"]} for v in found]
+    kept = selected if isinstance(selected, list) else ([] if selected is None else [selected])
+    known = {o["value"] for o in options}
+    return [*options, *({"label": str(v), "value": v} for v in kept if v not in known)]
+
+
+@callback(
+    Output(ids.B_SAVED_URL, "data"),
+    *(Output(ids.b_error(slot), "children", allow_duplicate=True) for slot in SAVE_SLOTS),
+    Output(ids.B_SAVE_FEEDBACK, "children"),
+    Input(ids.B_SAVE, "n_clicks"),
+    State(ids.B_DEFINITION, "data"), State(ids.B_NAME, "value"),
+    State(ids.B_DESCRIPTION, "value"), State(ids.B_REPORT_ID, "data"),
+    prevent_initial_call=True,
+)  # fmt: skip
+def save_report(_clicks: int | None, definition: dict, name: str | None,
+                description: str | None, report_id: int | None) -> tuple:  # fmt: skip
+    user = _user()
+    saved = builder.save(definition or {}, user, name=name or "", description=description or "",
+                         report_id=report_id)  # fmt: skip
+    if saved.report_id is None:
+        name_errors = _errors_by_slot(tuple(i for i in saved.issues if i[0] == "name"),
+                                      SAVE_SLOTS)  # fmt: skip
+        others = [m for p, m in saved.issues if p != "name"]
+        summary = "Not saved: " + "; ".join(others) if others else "Not saved."
+        return (no_update, *name_errors, summary)
+    return (f"/admin/analytics/reports/{saved.report_id}", None, "")
+
+
+# Unsaved changes: any edit after the page settled marks the builder dirty; leaving then
+# asks first. A successful save clears the mark and opens the saved report.
+clientside_callback(
+    """function (definition, name, description) {
+        if (window.hubBuilderSettled) { window.hubBuilderDirty = true; }
+        window.setTimeout(function () { window.hubBuilderSettled = true; }, 1500);
+        window.onbeforeunload = function (event) {
+            if (window.hubBuilderDirty) { event.preventDefault(); event.returnValue = ""; }
+        };
+        return dash_clientside.no_update;
+    }""",
+    Output(ids.B_DIRTY, "data"),
+    Input(ids.B_DEFINITION, "data"), Input(ids.B_NAME, "value"),
+    Input(ids.B_DESCRIPTION, "value"),
+)  # fmt: skip
+
+clientside_callback(
+    """function (url) {
+        if (url) { window.hubBuilderDirty = false; window.location.assign(url); }
+        return dash_clientside.no_update;
+    }""",
+    Output(ids.B_SAVED_URL, "id"),
+    Input(ids.B_SAVED_URL, "data"),
+    prevent_initial_call=True,
+)

@@ -1,0 +1,220 @@
+"""The builder's controls, built from the registry, and the definition they describe.
+
+Pure functions (no callbacks): options for each control, filter rows, and `assemble`,
+which turns control values into a definition JSON — tested without a browser.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from access import HubUser, Leaf
+from components import ids
+from datasets.model import Dataset, FieldType, Filter, FilterClause, MeasureType, Operator, Viz
+from datasets.operators import HUMAN, LIST_OPERATORS
+from datasets.registry import DATASETS
+from datasets.validate import single_value, viz_reason
+
+CUSTOM = "custom"
+RANGES = (
+    ("7d", "Last 7 days"), ("14d", "Last 14 days"), ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"), ("180d", "Last 180 days"), ("365d", "Last 365 days"),
+    ("today", "Today"), ("yesterday", "Yesterday"), ("mtd", "Month to date"),
+    ("qtd", "Quarter to date"), ("ytd", "Year to date"), (CUSTOM, "Custom range…"),
+)  # fmt: skip
+VIZ_LABELS = {Viz.LINE: "Line", Viz.BAR: "Bar", Viz.TABLE: "Table", Viz.KPI: "KPI",
+              Viz.PIE: "Pie", Viz.FUNNEL: "Funnel"}  # fmt: skip
+TYPE_WORDS = {MeasureType.COUNT: "count", MeasureType.INTEGER: "number",
+              MeasureType.CURRENCY: "money", MeasureType.RATIO: "%",
+              MeasureType.DURATION: "duration", MeasureType.DECIMAL: "decimal"}  # fmt: skip
+
+
+def datasets_for(user: HubUser) -> list[Dataset]:
+    return [d for d in DATASETS.values() if user.may(Leaf(d.leaf))]
+
+
+def dataset_options(user: HubUser) -> list[dict[str, Any]]:
+    return [{"label": d.label, "value": d.id, "title": d.description} for d in datasets_for(user)]
+
+
+def measure_options(dataset: Dataset) -> list[dict[str, Any]]:
+    return [
+        {"label": f"{m.label} ({TYPE_WORDS[m.type]})", "value": m.id, "title": m.description}
+        for m in dataset.measures
+    ]
+
+
+def dimension_options(dataset: Dataset) -> list[dict[str, Any]]:
+    return [{"label": d.label, "value": d.id, "title": d.description}
+            for d in dataset.dimensions]  # fmt: skip
+
+
+def viz_options(dataset: Dataset, measures: list[str], dimensions: list[str]) -> list[dict]:
+    """Every viz; the ones that cannot show this definition disabled, saying why."""
+    options = []
+    for viz, label in VIZ_LABELS.items():
+        reason = viz_reason(dataset, viz, measures, dimensions)
+        options.append({
+            "label": html.Span(label, title=reason.capitalize() if reason else label),
+            "value": viz.value, "disabled": reason is not None,
+        })  # fmt: skip
+    return options
+
+
+def default_viz(dataset: Dataset, measures: list[str], dimensions: list[str]) -> str:
+    order = (Viz.FUNNEL, Viz.LINE, Viz.BAR, Viz.KPI, Viz.TABLE)
+    return next(v.value for v in order if viz_reason(dataset, v, measures, dimensions) is None)
+
+
+def _filter_spec(dataset: Dataset, field: str | None) -> Filter | None:
+    return next((f for f in dataset.filters if f.field == field), None)
+
+
+def value_control(index: int, spec: Filter | None, op: str | None, value: Any) -> list:
+    """The value input that fits the field and operator."""
+    if spec is None or op is None:
+        return [dbc.Input(id=ids.b_filter("value", index), disabled=True, size="sm",
+                          placeholder="Choose a field")]  # fmt: skip
+    operator = Operator(op)
+    if spec.type is FieldType.NUMBER:
+        low = value[0] if isinstance(value, list) and value else value
+        first = dbc.Input(id=ids.b_filter("value", index), type="number", value=low,
+                          size="sm", placeholder="Value", debounce=True)  # fmt: skip
+        if operator is not Operator.BETWEEN:
+            return [first]
+        high = value[1] if isinstance(value, list) and len(value) > 1 else None
+        return [first, html.Span("and", className="mx-1 small"),
+                dbc.Input(id=ids.b_filter("value2", index), type="number", value=high,
+                          size="sm", placeholder="Value", debounce=True)]  # fmt: skip
+    if operator is Operator.CONTAINS:
+        return [dbc.Input(id=ids.b_filter("value", index), value=value or "", size="sm",
+                          placeholder="Text to find", debounce=True)]  # fmt: skip
+    many = operator in LIST_OPERATORS
+    selected = value if isinstance(value, list) else ([] if value is None else [value])
+    return [dcc.Dropdown(
+        id=ids.b_filter("value", index), multi=many, value=value,
+        options=[{"label": str(v), "value": v} for v in selected],
+        placeholder="Type to search…" if spec.suggest else "Value",
+        searchable=True, className="hub-filter-value",
+    )]  # fmt: skip
+
+
+def filter_row(dataset: Dataset, index: int, clause: dict[str, Any] | None = None) -> html.Div:
+    clause = clause or {}
+    spec = _filter_spec(dataset, clause.get("field"))
+    ops = sorted(spec.operators, key=list(Operator).index) if spec else []
+    return html.Div(
+        [
+            dcc.Dropdown(id=ids.b_filter("field", index), value=clause.get("field"),
+                         options=[{"label": f.label, "value": f.field} for f in dataset.filters],
+                         placeholder="Field", clearable=False, className="hub-filter-field"),
+            dcc.Dropdown(id=ids.b_filter("op", index), value=clause.get("op"),
+                         options=[{"label": HUMAN[o], "value": o.value} for o in ops],
+                         placeholder="Operator", clearable=False, className="hub-filter-op"),
+            html.Div(value_control(index, spec, clause.get("op"), clause.get("value")),
+                     id=ids.b_filter("value-box", index),
+                     className="hub-filter-value-box d-flex align-items-center"),
+            dbc.Button("Remove", id=ids.b_filter("remove", index), color="link", size="sm",
+                       title="Remove this filter", className="text-danger"),
+        ],
+        id=ids.b_filter("row", index),
+        className="hub-filter-row d-flex gap-2 align-items-center mb-2",
+    )  # fmt: skip
+
+
+def _filter_value(spec: Filter, op: Operator, value: Any, value2: Any) -> Any:
+    if op is Operator.BETWEEN:
+        return [value, value2]
+    if op in LIST_OPERATORS:
+        return value if isinstance(value, list) else ([] if value is None else [value])
+    return value
+
+
+def _filters(dataset: Dataset, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        spec = _filter_spec(dataset, row.get("field"))
+        if spec is None or not row.get("op"):
+            continue
+        value = _filter_value(spec, Operator(row["op"]), row.get("value"), row.get("value2"))
+        if value in (None, "", []) or (isinstance(value, list) and None in value):
+            continue  # an unfinished row is not a filter yet
+        out.append({"field": spec.field, "op": row["op"], "value": value})
+    return out
+
+
+def _needs_currency(dataset: Dataset, measures: list[str], dims: list[str], filters: list) -> bool:
+    field = dataset.currency_field
+    if field is None or field in dims:
+        return False
+    known = {m.id: m for m in dataset.measures}
+    money = any(m in known and known[m].type is MeasureType.CURRENCY and not known[m].currency
+                for m in measures)  # fmt: skip
+    clauses = [FilterClause.model_validate(f) for f in filters]
+    return money and single_value(clauses, field) is None
+
+
+def assemble(
+    *,
+    dataset_id: str,
+    measures: list[str],
+    dimensions: list[str],
+    grain: str | None,
+    range_choice: str,
+    start: str | None,
+    end: str | None,
+    viz: str | None,
+    flow_id: int | None,
+    filter_rows: list[dict[str, Any]],
+) -> tuple[dict[str, Any], list[str], str | None]:
+    """(definition, dimensions — with currency added when money needs it, note to show)."""
+    dataset = DATASETS[dataset_id]
+    if range_choice == CUSTOM:
+        date_range: dict[str, Any] = {"start": start, "end": end}
+    else:
+        date_range = {"preset": range_choice}
+    if dataset.is_funnel:
+        definition = {"dataset": dataset.id, "date_range": date_range, "viz": viz or "funnel"}
+        if flow_id is not None:
+            definition["flow_id"] = flow_id
+        return definition, [], None
+    filters = _filters(dataset, filter_rows)
+    note = None
+    dims = list(dimensions or [])
+    if _needs_currency(dataset, measures or [], dims, filters):
+        dims.append(str(dataset.currency_field))
+        note = ("Broken down by currency: money in different currencies cannot be added "
+                "into one number.")  # fmt: skip
+    definition = {
+        "dataset": dataset.id,
+        "measures": list(measures or []),
+        "dimensions": [{"id": d, "grain": grain or "day"} if d == "time" else {"id": d}
+                       for d in dims],
+        "filters": filters,
+        "date_range": date_range,
+        "viz": viz or default_viz(dataset, measures or [], dims),
+    }  # fmt: skip
+    return definition, dims, note
+
+
+def controls_from(definition: dict[str, Any]) -> dict[str, Any]:
+    """The control values that show a (valid or template) definition."""
+    date_range = definition.get("date_range") or {"preset": "30d"}
+    dims = definition.get("dimensions") or []
+    grain = next((d.get("grain") for d in dims if d.get("id") == "time"), None) or "day"
+    return {
+        "dataset": definition.get("dataset", "conversions"),
+        "measures": definition.get("measures") or [],
+        "dimensions": [d["id"] for d in dims],
+        "grain": grain,
+        "range": date_range.get("preset", CUSTOM),
+        "start": date_range.get("start") or (dt.date.today() - dt.timedelta(days=29)).isoformat(),
+        "end": date_range.get("end") or dt.date.today().isoformat(),
+        "viz": definition.get("viz"),
+        "flow_id": definition.get("flow_id"),
+        "filters": definition.get("filters") or [],
+    }
