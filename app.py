@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from urllib.parse import urlsplit
 
@@ -124,7 +125,26 @@ def create_app(settings: config.Settings | None = None) -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = shell.layout
+    _serialize_dash_setup(app)
     return app
+
+
+def _serialize_dash_setup(app: dash.Dash) -> None:
+    """Dash registers its JS bundles on a process's first request, but marks itself set up
+    before it has finished: with several threads, a concurrent first request for a bundle
+    is refused with a 500. Finish the setup under a lock, before any request is served."""
+    ready = threading.Event()
+    lock = threading.Lock()
+
+    def set_up() -> None:
+        if ready.is_set():
+            return
+        with lock:
+            if not ready.is_set():
+                app._setup_server()  # idempotent: Dash skips it once it has run
+                ready.set()
+
+    app.server.before_request_funcs.setdefault(None, []).insert(0, set_up)
 
 
 def create_server() -> flask.Flask:

@@ -77,7 +77,13 @@ def seed_if_empty() -> None:
 
 def _spawn(name: str, argv: list[str], logs: Path) -> subprocess.Popen:
     log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's life
-    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+    return subprocess.Popen(
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
+        preexec_fn=redis_server.die_with_parent,  # no orphans if the hub is killed
+    )
 
 
 def start_processes(settings: config.Settings) -> dict[str, subprocess.Popen]:

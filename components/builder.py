@@ -276,22 +276,31 @@ def add_or_remove_filter(_add: int | None, _removes: list, rows: list | None,
 
 @callback(
     Output(ids.b_filter("op", MATCH), "options"), Output(ids.b_filter("op", MATCH), "value"),
-    Output(ids.b_filter("value-box", MATCH), "children"),
-    Input(ids.b_filter("field", MATCH), "value"), Input(ids.b_filter("op", MATCH), "value"),
+    Input(ids.b_filter("field", MATCH), "value"),
     State(ids.B_DATASET, "value"),
     prevent_initial_call=True,
 )  # fmt: skip
-def fit_filter_to_field(field: str | None, op: str | None, dataset_id: str) -> tuple:
-    """The field decides the operators offered and the kind of value input."""
+def fit_operators_to_field(field: str | None, dataset_id: str) -> tuple:
+    """The field decides the operators offered; the first one is chosen."""
     _user()
-    spec = next((f for f in DATASETS[dataset_id].filters if f.field == field), None)
+    spec = form.filter_spec(DATASETS[dataset_id], field)
     if spec is None:
-        return [], None, form.value_control(ctx.triggered_id["index"], None, None, None)
+        return [], None
     operators = sorted(spec.operators, key=list(Operator).index)
-    if op not in {o.value for o in operators} or ctx.triggered_id["type"].endswith("field"):
-        op = operators[0].value
-    options = [{"label": form.HUMAN[o], "value": o.value} for o in operators]
-    return options, op, form.value_control(ctx.triggered_id["index"], spec, op, None)
+    return [{"label": form.HUMAN[o], "value": o.value} for o in operators], operators[0].value
+
+
+@callback(
+    Output(ids.b_filter("value-box", MATCH), "children"),
+    Input(ids.b_filter("op", MATCH), "value"),
+    State(ids.b_filter("field", MATCH), "value"), State(ids.B_DATASET, "value"),
+    prevent_initial_call=True,
+)  # fmt: skip
+def fit_value_to_operator(op: str | None, field: str | None, dataset_id: str) -> list:
+    """The field and operator decide the value input: a list, a number, two, or text."""
+    _user()
+    spec = form.filter_spec(DATASETS[dataset_id], field)
+    return form.value_control(ctx.triggered_id["index"], spec, op, None)
 
 
 @callback(
@@ -305,7 +314,7 @@ def suggest_values(search: str | None, selected: Any, field: str, dataset_id: st
     """Values from the tenant's own data as the user types, most frequent first."""
     user = _user()
     dataset = DATASETS[dataset_id]
-    spec = next((f for f in dataset.filters if f.field == field), None)
+    spec = form.filter_spec(dataset, field)
     if spec is None or not spec.suggest or not access.may(Leaf(dataset.leaf)):
         return no_update
     found = suggest(dataset, spec, search or "", tenant_id=user.tenant_id)
@@ -324,9 +333,11 @@ def suggest_values(search: str | None, selected: Any, field: str, dataset_id: st
     State(ids.B_DESCRIPTION, "value"), State(ids.B_REPORT_ID, "data"),
     prevent_initial_call=True,
 )  # fmt: skip
-def save_report(_clicks: int | None, definition: dict, name: str | None,
+def save_report(clicks: int | None, definition: dict, name: str | None,
                 description: str | None, report_id: int | None) -> tuple:  # fmt: skip
     user = _user()
+    if not clicks:  # Dash may call it when the builder's components arrive
+        return (no_update,) * (2 + len(SAVE_SLOTS))
     saved = builder.save(definition or {}, user, name=name or "", description=description or "",
                          report_id=report_id)  # fmt: skip
     if saved.report_id is None:

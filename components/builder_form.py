@@ -70,7 +70,7 @@ def default_viz(dataset: Dataset, measures: list[str], dimensions: list[str]) ->
     return next(v.value for v in order if viz_reason(dataset, v, measures, dimensions) is None)
 
 
-def _filter_spec(dataset: Dataset, field: str | None) -> Filter | None:
+def filter_spec(dataset: Dataset, field: str | None) -> Filter | None:
     return next((f for f in dataset.filters if f.field == field), None)
 
 
@@ -105,7 +105,7 @@ def value_control(index: int, spec: Filter | None, op: str | None, value: Any) -
 
 def filter_row(dataset: Dataset, index: int, clause: dict[str, Any] | None = None) -> html.Div:
     clause = clause or {}
-    spec = _filter_spec(dataset, clause.get("field"))
+    spec = filter_spec(dataset, clause.get("field"))
     ops = sorted(spec.operators, key=list(Operator).index) if spec else []
     return html.Div(
         [
@@ -137,7 +137,7 @@ def _filter_value(spec: Filter, op: Operator, value: Any, value2: Any) -> Any:
 def _filters(dataset: Dataset, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
-        spec = _filter_spec(dataset, row.get("field"))
+        spec = filter_spec(dataset, row.get("field"))
         if spec is None or not row.get("op"):
             continue
         value = _filter_value(spec, Operator(row["op"]), row.get("value"), row.get("value2"))

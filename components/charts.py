@@ -217,8 +217,7 @@ def table(result: Result, *, grid_id: str | dict[str, Any]) -> dag.AgGrid:
         rowData=rows,
         columnDefs=column_defs,
         defaultColDef={"flex": 1, "minWidth": 110},
-        dashGridOptions={"domLayout": "autoHeight" if len(rows) <= 15 else "normal",
-                         "overlayNoRowsTemplate": "No rows for this range."},
+        dashGridOptions={"domLayout": "autoHeight" if len(rows) <= 15 else "normal"},
         style={"height": None if len(rows) <= 15 else "480px"},
         className="ag-theme-alpine",
     )  # fmt: skip

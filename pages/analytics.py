@@ -7,35 +7,46 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 import access
-from access import Leaf
+from access import HubUser, Leaf
 from components import shell
 from components.export_controls import export_controls
 from datasets.registry import DATASETS
-from datasets.templates import TEMPLATES
+from datasets.templates import TEMPLATES, Template
 from db import engines
 from db.reports import ReportSummary, list_reports
 
 dash.register_page(__name__, path="/admin/analytics", title="Analytics · Analytics Hub")
 
 
-def _templates_card() -> dbc.Card:
+def _template_item(user: HubUser, template: Template) -> html.Li:
+    usable = user.may(Leaf.REPORTS_MANAGE) and user.may(Leaf(template.leaf))
+    name = (
+        html.A(template.name, href=f"/admin/analytics/reports/new?template={template.id}",
+               className="fw-semibold")
+        if usable
+        else html.Span(template.name, className="fw-semibold")
+    )  # fmt: skip
+    return html.Li(
+        [name, html.Div(template.description, className="small text-body-secondary")],
+        className="list-group-item",
+    )
+
+
+def _templates_card(user: HubUser) -> dbc.Card:
+    hint = (
+        "Open one to start the builder pre-filled; nothing is saved until you save."
+        if user.may(Leaf.REPORTS_MANAGE)
+        else "Starting points for people who build reports."
+    )
     return dbc.Card(
         [
             dbc.CardHeader(html.H2("Templates", className="h6 mb-0")),
-            dbc.CardBody(
-                [
-                    html.P(
-                        "The six built-in starting points. Each one will open the report "
-                        "builder pre-filled; the builder is not available yet, so they are "
-                        "listed here for reference.",
-                        className="text-body-secondary small",
-                    ),
-                    html.Ul([html.Li(template.name) for template in TEMPLATES], className="mb-0"),
-                ]
-            ),
+            dbc.CardBody(html.P(hint, className="text-body-secondary small mb-0")),
+            html.Ul([_template_item(user, t) for t in TEMPLATES],
+                    className="list-group list-group-flush"),
         ],
         id="hub-templates",
-    )
+    )  # fmt: skip
 
 
 def _report_row(report: ReportSummary) -> html.Tr:
@@ -102,7 +113,20 @@ def layout(**_query: str) -> html.Div:
         [
             html.Div(
                 [
-                    html.H1("Analytics", className="h3 mb-1"),
+                    html.Div(
+                        [
+                            html.H1("Analytics", className="h3 mb-1"),
+                            dbc.Button(
+                                "New report",
+                                href="/admin/analytics/reports/new",
+                                color="primary",
+                                id="hub-new-report",
+                            )
+                            if user.may(Leaf.REPORTS_MANAGE)
+                            else None,
+                        ],
+                        className="d-flex justify-content-between align-items-center",
+                    ),
                     html.P(
                         f"Reports on {user.tenant_name}'s conversations, flows and revenue.",
                         className="text-body-secondary",
@@ -112,7 +136,7 @@ def layout(**_query: str) -> html.Div:
             ),
             dbc.Row(
                 [
-                    dbc.Col(_templates_card(), lg=4, className="mb-4"),
+                    dbc.Col(_templates_card(user), lg=4, className="mb-4"),
                     dbc.Col(_reports_card(reports), lg=8, className="mb-4"),
                 ]
             ),

@@ -113,8 +113,10 @@ def layout(report_id: str = "", **_query: str) -> html.Div:
     State(ids.REPORT_ID, "data"),
     prevent_initial_call=True,
 )
-def duplicate(_clicks: int, report_id: int) -> str:
+def duplicate(clicks: int | None, report_id: int) -> str:
     user = access.require(Leaf.REPORTS_MANAGE)
+    if not clicks:  # Dash may call it when the page's components arrive
+        return no_update
     copy = duplicate_report(engines.default().web, tenant_id=user.tenant_id, owner_id=user.id,
                             report_id=report_id)  # fmt: skip
     return f"/admin/analytics/reports/{copy}/edit"
