@@ -76,3 +76,5 @@ def b_filter(part: str, index: Any) -> dict[str, Any]:
 
 B_DEBOUNCED = "builder-debounced"
 B_SAVED_URL = "builder-saved-url"
+LANDING_SEARCH = "hub-report-search"
+LANDING_REPORTS = "hub-report-list"

@@ -55,7 +55,7 @@ def get_report(web: Engine, *, tenant_id: int, report_id: int) -> SavedReport | 
     return None if row is None else SavedReport(**row._mapping)
 
 
-def list_reports(web: Engine, *, tenant_id: int) -> list[ReportSummary]:
+def list_reports(web: Engine, *, tenant_id: int, name_contains: str = "") -> list[ReportSummary]:
     r, u = s.reports, s.users
     pinned = sa.exists().where(
         s.dashboard_pins.c.tenant_id == r.c.tenant_id, s.dashboard_pins.c.report_id == r.c.id
@@ -79,6 +79,10 @@ def list_reports(web: Engine, *, tenant_id: int) -> list[ReportSummary]:
         .outerjoin(u, sa.and_(u.c.tenant_id == r.c.tenant_id, u.c.id == r.c.owner_id))
         .order_by(r.c.updated_at.desc(), r.c.id.desc())
     )
+    if name_contains:
+        query = query.where(
+            sa.func.lower(r.c.name).contains(name_contains.lower(), autoescape=True)
+        )
     with tenant_transaction(web, tenant_id=tenant_id) as conn:
         return [ReportSummary(**row._mapping) for row in conn.execute(query)]
 

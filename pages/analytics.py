@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import Input, Output, callback, html
 
 import access
 from access import HubUser, Leaf
-from components import shell
+from components import ids, shell
 from components.export_controls import export_controls
 from datasets.registry import DATASETS
 from datasets.templates import TEMPLATES, Template
+from datasets.validate import is_clean_text
 from db import engines
 from db.reports import ReportSummary, list_reports
 
@@ -49,20 +52,23 @@ def _templates_card(user: HubUser) -> dbc.Card:
     )  # fmt: skip
 
 
-def _report_row(report: ReportSummary) -> html.Tr:
+def _report_row(user: HubUser, report: ReportSummary) -> html.Tr:
     badges = [
         dbc.Badge("Pinned", color="info", className="me-1") if report.is_pinned else None,
         dbc.Badge("Scheduled", color="secondary") if report.is_scheduled else None,
     ]
+    edit = (
+        html.A("Edit", href=f"/admin/analytics/reports/{report.id}/edit",
+               className="small me-2", title="Open in the builder")
+        if user.may(Leaf.REPORTS_MANAGE)
+        else None
+    )  # fmt: skip
     return html.Tr(
         [
             html.Td(
                 [
-                    html.A(
-                        report.name,
-                        href=f"/admin/analytics/reports/{report.id}",
-                        className="fw-semibold d-block",
-                    ),
+                    html.A(report.name, href=f"/admin/analytics/reports/{report.id}",
+                           className="fw-semibold d-block"),
                     *badges,
                 ]
             ),
@@ -70,38 +76,57 @@ def _report_row(report: ReportSummary) -> html.Tr:
             html.Td((report.viz or "—").capitalize()),
             html.Td(report.owner or "—"),
             html.Td(report.updated_at.strftime("%Y-%m-%d %H:%M UTC")),
-            html.Td(export_controls(report.id)),
+            html.Td(html.Div([edit, export_controls(report.id)],
+                             className="d-flex align-items-center")),
         ]
-    )
+    )  # fmt: skip
 
 
-def _reports_card(reports: list[ReportSummary]) -> dbc.Card:
+def _reports_body(user: HubUser, reports: list[ReportSummary], query: str) -> Any:
     if reports:
-        body = dbc.Table(
-            [
-                html.Thead(
-                    html.Tr(
-                        [
-                            html.Th(h)
-                            for h in ("Name", "Dataset", "Viz", "Owner", "Updated", "Export")
-                        ]
-                    )
-                ),
-                html.Tbody([_report_row(r) for r in reports]),
-            ],
-            hover=True,
-            responsive=True,
-            className="mb-0",
-        )
+        head = ("Name", "Dataset", "Viz", "Owner", "Updated", "Actions")
+        return dbc.Table(
+            [html.Thead(html.Tr([html.Th(h) for h in head])),
+             html.Tbody([_report_row(user, r) for r in reports])],
+            hover=True, responsive=True, className="mb-0",
+        )  # fmt: skip
+    if query:
+        text = f"No saved report has “{query}” in its name."
+    elif user.may(Leaf.REPORTS_MANAGE):
+        text = "No saved reports yet. Start from a template or press New report, then save."
     else:
-        body = html.Div(
-            "No saved reports yet. Reports you save from the builder will be listed here.",
-            className="hub-empty-state",
-        )
-    return dbc.Card(
-        [dbc.CardHeader(html.H2("Saved reports", className="h6 mb-0")), dbc.CardBody(body)],
-        id="hub-saved-reports",
+        text = "No saved reports yet. Ask someone who builds reports to save one."
+    return html.Div(text, className="hub-empty-state")
+
+
+def _reports_card(user: HubUser, reports: list[ReportSummary]) -> dbc.Card:
+    search = html.Div([
+        dbc.Label("Search saved reports by name", html_for=ids.LANDING_SEARCH,
+                  className="visually-hidden"),
+        dbc.Input(id=ids.LANDING_SEARCH, type="search", placeholder="Search by name",
+                  size="sm", debounce=300, className="hub-search"),
+    ])  # fmt: skip
+    header = html.Div(
+        [html.H2("Saved reports", className="h6 mb-0"), search],
+        className="d-flex justify-content-between align-items-center gap-3",
     )
+    return dbc.Card(
+        [dbc.CardHeader(header),
+         dbc.CardBody(_reports_body(user, reports, ""), id=ids.LANDING_REPORTS)],
+        id="hub-saved-reports",
+    )  # fmt: skip
+
+
+@callback(
+    Output(ids.LANDING_REPORTS, "children"),
+    Input(ids.LANDING_SEARCH, "value"),
+    prevent_initial_call=True,
+)
+def search_reports(query: str | None) -> Any:
+    user = access.require(Leaf.ANALYTICS)
+    query = "".join(c for c in (query or "").strip()[:100] if is_clean_text(c))
+    reports = list_reports(engines.default().web, tenant_id=user.tenant_id, name_contains=query)
+    return _reports_body(user, reports, query)
 
 
 def layout(**_query: str) -> html.Div:
@@ -137,7 +162,7 @@ def layout(**_query: str) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(_templates_card(user), lg=4, className="mb-4"),
-                    dbc.Col(_reports_card(reports), lg=8, className="mb-4"),
+                    dbc.Col(_reports_card(user, reports), lg=8, className="mb-4"),
                 ]
             ),
         ],

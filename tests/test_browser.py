@@ -86,3 +86,29 @@ def test_export_from_the_landing_downloads_the_file(
     last_monday = today - dt.timedelta(days=today.weekday())
     assert len(lines) == 1 + (last_monday - first_monday).days // 7 + 1
     assert lines[1].startswith(first_monday.isoformat() + ",")
+
+
+def test_search_filters_saved_reports_by_name(hub: Hub, base_url: str, tmp_path: Path) -> None:
+    """Typing in the search box keeps only the reports whose name contains the text."""
+    with hub.cron.begin() as conn:
+        for name in ("Refunds by flow", "Revenue by goal (EUR)"):
+            conn.execute(sa.insert(s.reports).values(
+                tenant_id=hub.tenant_id("acme"), name=name,
+                definition={"dataset": "chat", "measures": ["conversations"], "viz": "table"},
+            ))  # fmt: skip
+    with browser.chromium(tmp_path) as driver:
+        browser.sign_in(driver, base_url, "viewer@acme.example", DEMO_PASSWORD)
+        search = browser.wait_for(driver, "#hub-report-search")
+
+        def names(d: webdriver.Chrome) -> set[str]:
+            return {
+                a.text
+                for a in d.find_elements(By.CSS_SELECTOR, "#hub-report-list td a.fw-semibold")
+            }
+
+        search.send_keys("REFUND")
+        WebDriverWait(driver, 20).until(lambda d: names(d) == {"Refunds by flow"})
+        search.clear()
+        search.send_keys("no such report")
+        empty = browser.wait_for(driver, "#hub-report-list .hub-empty-state")
+        assert empty.text == "No saved report has “no such report” in its name."
