@@ -12,8 +12,6 @@ import flask
 
 import access
 from access import Leaf
-from db import engines
-from db.reports import get_report
 from errors import NotFound
 from jobs import connection, exports
 from jobs.export_formats import CONTENT_TYPES, csv_chunks
@@ -42,16 +40,7 @@ def download_now(report_id: int, fmt: str) -> flask.Response:
 @blueprint.post("/reports/<int:report_id>/export/<fmt>/jobs")
 def enqueue(report_id: int, fmt: str) -> tuple[flask.Response, int]:
     user = access.require(Leaf.ANALYTICS)
-    if fmt not in exports.FORMATS:
-        raise NotFound(f"Unknown export format '{fmt}': use csv or xlsx.")
-    report = get_report(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
-    if report is None:
-        raise NotFound("There is no such report.")
-    access.require(Leaf(exports.dataset_leaf(report)))
-    job = exports.enqueue_export(
-        connection.default(), tenant_id=user.tenant_id, user_id=user.id,
-        report_id=report_id, fmt=fmt,
-    )  # fmt: skip
+    job = exports.start_export(user, report_id=report_id, fmt=fmt)
     return flask.jsonify(job_id=job.id, status_url=f"/admin/analytics/exports/{job.id}"), 202
 
 

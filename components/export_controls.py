@@ -16,9 +16,6 @@ from rq.job import JobStatus
 import access
 from access import Leaf
 from components import ids
-from db import engines
-from db.reports import get_report
-from errors import NotFound
 from jobs import connection, exports
 from jobs.export_formats import CONTENT_TYPES
 
@@ -69,12 +66,7 @@ def start_export(clicks: list[int | None]) -> tuple[Any, bool, str]:
     if not any(clicks):
         return no_update, True, no_update
     report_id, fmt = int(ctx.triggered_id["report"]), str(ctx.triggered_id["fmt"])
-    report = get_report(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
-    if report is None:
-        raise NotFound("This report no longer exists.")
-    access.require(Leaf(exports.dataset_leaf(report)))
-    job = exports.enqueue_export(connection.default(), tenant_id=user.tenant_id,
-                                 user_id=user.id, report_id=report_id, fmt=fmt)  # fmt: skip
+    job = exports.start_export(user, report_id=report_id, fmt=fmt)
     return job.id, False, STAGES[JobStatus.QUEUED]
 
 

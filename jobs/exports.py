@@ -20,7 +20,9 @@ from rq import Queue, get_current_job
 from rq.job import Job
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+import access
 import config
+from access import HubUser, Leaf
 from datasets.model import Mode
 from datasets.registry import DATASETS
 from datasets.run import Result, run_report
@@ -28,7 +30,7 @@ from datasets.validate import validate
 from db import engines
 from db.reports import SavedReport, get_report
 from errors import NotFound
-from jobs import queues
+from jobs import connection, queues
 from jobs.export_formats import csv_chunks, filename, xlsx_bytes
 
 FORMATS = ("csv", "xlsx")
@@ -124,6 +126,20 @@ def enqueue_export(redis: Redis, *, tenant_id: int, user_id: int, report_id: int
         meta={"tenant_id": tenant_id, "user_id": user_id, "report_id": report_id,
               "fmt": fmt, "stage": "queued"},
     )  # fmt: skip
+
+
+def start_export(user: HubUser, *, report_id: int, fmt: str) -> Job:
+    """Checks that the user may export this report (tenant, analytics and the dataset's
+    leaf) and enqueues the job: the one path behind the export route and buttons."""
+    access.require(Leaf.ANALYTICS)
+    if fmt not in FORMATS:
+        raise NotFound(f"Unknown export format '{fmt}': use csv or xlsx.")
+    report = get_report(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
+    if report is None:
+        raise NotFound("There is no such report.")
+    access.require(Leaf(dataset_leaf(report)))
+    return enqueue_export(connection.default(), tenant_id=user.tenant_id, user_id=user.id,
+                          report_id=report_id, fmt=fmt)  # fmt: skip
 
 
 def tenant_job(redis: Redis, *, job_id: str, tenant_id: int) -> Job:

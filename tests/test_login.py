@@ -14,18 +14,11 @@ from tests.conftest import Hub
 from tests.web import csrf_token, sign_in
 
 
-@pytest.fixture(scope="session")
-def server(hub: Hub) -> flask.Flask:
-    from app import create_app
-
-    return create_app().server
-
-
 @pytest.fixture
-def client(server: flask.Flask, hub: Hub) -> Iterator[FlaskClient]:
+def client(flask_app: flask.Flask, hub: Hub) -> Iterator[FlaskClient]:
     for key in hub.redis.scan_iter("hub:login-failures:*"):
         hub.redis.delete(key)
-    with server.test_client() as client:
+    with flask_app.test_client() as client:
         yield client
 
 

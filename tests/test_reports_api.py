@@ -44,10 +44,8 @@ TELEMETRY = {"dataset": "telemetry", "measures": ["events"], "date_range": RANGE
 
 
 @pytest.fixture(scope="session")
-def server(hub: Hub) -> flask.Flask:
-    from app import create_app
-
-    return create_app().server
+def server(flask_app: flask.Flask) -> flask.Flask:
+    return flask_app
 
 
 def _fresh_client(server: flask.Flask, hub: Hub) -> FlaskClient:
