@@ -17,23 +17,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import statistics
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
 
-import config
 import runtime
+from bench.harness import throwaway_hub, timings
 from datasets.compile import compile_definition
 from datasets.model import Mode
 from datasets.run import run_report
 from datasets.validate import validate
 from db import accounts, demo, engines, seed
-from db.databases import create_database, drop_database
 from db.rollups import refresh_rollups
 from db.tenancy import tenant_transaction
 
@@ -54,18 +49,6 @@ REPORTS: dict[str, dict[str, object]] = {
                   "dimensions": [{"id": "event_name"}], "viz": "bar"},
     "funnel": {"viz": "funnel"},
 }  # fmt: skip
-
-
-def _timings(run: Callable[[], object], repeat: int) -> dict[str, float]:
-    run()  # warm
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-    return {"median_ms": statistics.median(samples), "p95_ms": p95}
 
 
 # The demo's shape has far fewer goal completions and telemetry events per conversation
@@ -123,7 +106,6 @@ def _seed(per_day: float) -> int:
 
 
 def _measure(args: argparse.Namespace) -> dict[str, object]:
-    runtime.prepare_database(config.load(), runtime.Services())
     started = time.perf_counter()
     tenant_id = _seed(args.per_day)
     seeded_s = time.perf_counter() - started
@@ -158,7 +140,7 @@ def _measure(args: argparse.Namespace) -> dict[str, object]:
                 with tenant_transaction(web, tenant_id=tenant_id) as conn:
                     return conn.execute(select).all()
 
-            hub_t, bare_t = _timings(runner, args.repeat), _timings(bare, args.repeat)
+            hub_t, bare_t = timings(runner, args.repeat), timings(bare, args.repeat)
             row = {"dataset": dataset, "days": days, "runner": hub_t, "bare": bare_t,
                    "ratio": hub_t["median_ms"] / bare_t["median_ms"]}  # fmt: skip
             rows.append(row)
@@ -176,19 +158,8 @@ def main() -> None:
     parser.add_argument("--per-day", type=float, default=13000.0)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="hub-bench-") as home:
-        os.environ["HUB_HOME"] = home
-        bench_database = None
-        if os.environ.get("DATABASE_URL"):
-            bench_database = create_database(os.environ["DATABASE_URL"], prefix="bench")
-            os.environ["DATABASE_URL"] = bench_database
-        try:
-            results = _measure(args)
-        finally:
-            engines.default().web.dispose()
-            engines.default().cron.dispose()
-            if bench_database:
-                drop_database(bench_database)
+    with throwaway_hub():
+        results = _measure(args)
     RESULTS.mkdir(exist_ok=True)
     name = f"reports-{dt.date.today().isoformat()}-{int(args.per_day)}.json"
     (RESULTS / name).write_text(json.dumps(results, indent=2))

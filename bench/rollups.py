@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import tempfile
 import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
 
-import config
 import runtime
+from bench.harness import throwaway_hub, timings
 from db import engines, seed
-from db.databases import create_database, drop_database
 from db.tenancy import tenant_transaction
 
 BARE_ENGAGEMENT = """
@@ -53,39 +50,17 @@ SELECT day, flow_id, total_tokens, cost_usd FROM ins_token_usage_daily ORDER BY 
 """
 
 
-def _median_ms(run: Callable[[], object], repeat: int) -> float:
-    run()  # warm the cache
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="hub-bench-") as home:
-        os.environ["HUB_HOME"] = home
-        bench_database = None
-        if os.environ.get("DATABASE_URL"):
-            bench_database = create_database(os.environ["DATABASE_URL"], prefix="bench")
-            os.environ["DATABASE_URL"] = bench_database
-        try:
-            _measure(args)
-        finally:
-            engines.default().web.dispose()
-            engines.default().cron.dispose()
-            if bench_database:
-                drop_database(bench_database)
+    with throwaway_hub():
+        _measure(args)
 
 
 def _measure(args: argparse.Namespace) -> None:
-    runtime.prepare_database(config.load(), runtime.Services())
     hub = engines.default()
     started = time.perf_counter()
     seed.seed_demo(hub.cron, scale=args.scale, on_step=runtime.progress_bar)
@@ -114,8 +89,8 @@ def _measure(args: argparse.Namespace) -> None:
         ("engagement per day, 365 d", HUB_ENGAGEMENT, BARE_ENGAGEMENT),
         ("tokens per day and flow, 90 d", HUB_TOKENS, BARE_TOKENS),
     ):
-        hub_ms = _median_ms(through_hub(hub_sql), args.repeat)
-        bare_ms = _median_ms(bare(bare_sql), args.repeat)
+        hub_ms = timings(through_hub(hub_sql), args.repeat)["median_ms"]
+        bare_ms = timings(bare(bare_sql), args.repeat)["median_ms"]
         print(
             f"{name:<32} hub {hub_ms:8.1f} ms   bare SQL {bare_ms:8.1f} ms   "
             f"ratio {hub_ms / bare_ms:.3f}"

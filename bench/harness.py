@@ -1,0 +1,48 @@
+"""What every benchmark needs: a throwaway hub database, and warm timings."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import config
+import runtime
+from db import engines
+from db.databases import create_database, drop_database
+
+
+@contextmanager
+def throwaway_hub() -> Iterator[None]:
+    """A migrated, empty hub: embedded under a temporary HUB_HOME, or a new database on
+    DATABASE_URL's server (dropped afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as home:
+        os.environ["HUB_HOME"] = home
+        bench_database = None
+        if os.environ.get("DATABASE_URL"):
+            bench_database = create_database(os.environ["DATABASE_URL"], prefix="bench")
+            os.environ["DATABASE_URL"] = bench_database
+        try:
+            runtime.prepare_database(config.load(), runtime.Services())
+            yield
+        finally:
+            engines.default().web.dispose()
+            engines.default().cron.dispose()
+            if bench_database:
+                drop_database(bench_database)
+
+
+def timings(run: Callable[[], object], repeat: int) -> dict[str, float]:
+    """Median and p95 in ms over `repeat` warm runs (one run first to warm caches)."""
+    run()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
+    return {"median_ms": statistics.median(samples), "p95_ms": p95}
