@@ -32,13 +32,20 @@ PUBLIC_PATHS = ("/_favicon.ico", "/favicon.ico")
 JSON_ROUTES = ("/admin/analytics/reports/suggest", "/admin/analytics/exports/")
 
 
+def _is_page_request() -> bool:
+    """A browser navigating to a page (sent to the sign-in form when signed out), as
+    opposed to Dash's own requests and the JSON routes (answered with 401)."""
+    request = flask.request
+    return request.method == "GET" and not request.path.startswith(("/_dash", *JSON_ROUTES))
+
+
 def _require_login() -> flask.Response | None:
     path = flask.request.path
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None
     if flask_login.current_user.is_authenticated:
         return None
-    if flask.request.method == "GET" and not path.startswith(("/_dash", *JSON_ROUTES)):
+    if _is_page_request():
         return flask.redirect(f"/login?next={flask.request.full_path.rstrip('?')}")
     raise Unauthorized()
 
@@ -73,10 +80,7 @@ def _error_response(error: HubError) -> flask.Response:
     """Every HubError becomes a response here, and only here."""
     if not isinstance(error, UserError):
         return _internal(error)
-    is_page = flask.request.method == "GET" and not flask.request.path.startswith(
-        ("/_dash", *JSON_ROUTES)
-    )
-    if isinstance(error, Unauthorized) and is_page:
+    if isinstance(error, Unauthorized) and _is_page_request():
         return flask.redirect("/login")
     body = {"error": error.public_message, "status": error.status, **error.details()}
     return flask.make_response(flask.jsonify(body), error.status)

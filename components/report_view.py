@@ -5,9 +5,23 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from access import HubUser
 from components import charts, ids
 from datasets.model import Viz
 from datasets.run import Result
+from db import engines
+from db.reports import SavedReport, get_report
+
+
+def find_report(user: HubUser, report_id: str) -> SavedReport | None:
+    """The user's tenant's report named by a URL segment, or None (unknown, other tenant's
+    or not a number alike)."""
+    if not report_id.isdigit():
+        return None
+    return get_report(engines.default().web, tenant_id=user.tenant_id, report_id=int(report_id))
+
+
+REPORT_NOT_FOUND = ("Report not found", "It may have been deleted, or the link is wrong.")
 
 
 def run_summary(result: Result) -> html.Div:

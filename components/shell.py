@@ -67,3 +67,15 @@ def forbidden(message: str) -> html.Div:
         className="hub-empty-state",
         id="hub-forbidden",
     )
+
+
+def not_found(title: str, text: str) -> html.Div:
+    return html.Div(
+        [
+            html.H1(title, className="h4"),
+            html.P(text),
+            html.A("Back to Analytics", href="/admin/analytics"),
+        ],
+        className="hub-empty-state",
+        id="hub-not-found",
+    )

@@ -10,25 +10,16 @@ import access
 from access import HubUser, Leaf
 from components import ids, shell
 from components.export_controls import export_controls
-from components.report_view import render_result
+from components.report_view import REPORT_NOT_FOUND, find_report, render_result
 from datasets.builder import preview
 from datasets.model import Mode
 from datasets.registry import DATASETS
 from db import engines
-from db.reports import SavedReport, delete_report, duplicate_report, get_report
+from db.reports import SavedReport, delete_report, duplicate_report
 
 dash.register_page(
     __name__, path_template="/admin/analytics/reports/<report_id>", title="Report · Analytics Hub"
 )
-
-
-def _not_found() -> html.Div:
-    return html.Div(
-        [html.H1("Report not found", className="h4"),
-         html.P("It may have been deleted, or the link is wrong."),
-         html.A("Back to Analytics", href="/admin/analytics")],
-        className="hub-empty-state", id="hub-not-found",
-    )  # fmt: skip
 
 
 def _actions(user: HubUser, report: SavedReport) -> html.Div:
@@ -76,13 +67,9 @@ def layout(report_id: str = "", **_query: str) -> html.Div:
     user = access.current()
     if user is None or not user.may(Leaf.ANALYTICS):
         return shell.forbidden("Your role does not include the Analytics Hub.")
-    report = (
-        get_report(engines.default().web, tenant_id=user.tenant_id, report_id=int(report_id))
-        if report_id.isdigit()
-        else None
-    )
+    report = find_report(user, report_id)
     if report is None:
-        return _not_found()
+        return shell.not_found(*REPORT_NOT_FOUND)
     dataset = DATASETS.get(str(report.definition.get("dataset")))
     return html.Div(
         [

@@ -8,6 +8,8 @@ under a temporary HUB_HOME, exactly as `make run` does.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,8 @@ import runtime
 from db import engines, seed
 from db.databases import create_database, drop_database
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,16 @@ class Hub:
     cron: Engine
     redis: Redis
     env: dict[str, str]
+
+    def work(self, queue: str) -> None:
+        """Runs a real RQ worker in burst mode on `queue` until it is empty."""
+        worker = subprocess.run(
+            [str(Path(sys.executable).parent / "rq"), "worker", "--burst", "--url",
+             self.env["REDIS_URL"], queue],
+            cwd=ROOT, env={**os.environ, **self.env}, capture_output=True, text=True,
+            timeout=180,
+        )  # fmt: skip
+        assert worker.returncode == 0, worker.stderr
 
     def tenant_id(self, slug: str) -> int:
         with self.cron.connect() as conn:
@@ -108,3 +121,21 @@ def flask_app(hub: Hub):  # type: ignore[no-untyped-def]
     from app import create_app
 
     return create_app().server
+
+
+@pytest.fixture(scope="module")
+def base_url(hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The hub served by gunicorn with an RQ worker, as in production, for one module."""
+    from tests import browser
+
+    with browser.running_hub(hub.env, tmp_path_factory.mktemp("logs")) as base:
+        yield base
+
+
+@pytest.fixture
+def driver(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Headless Chromium, downloading into the test's tmp_path."""
+    from tests import browser
+
+    with browser.chromium(tmp_path) as chromium:
+        yield chromium

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,6 @@ from tests import browser
 from tests.conftest import Hub
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def base_url(hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with browser.running_hub(hub.env, tmp_path_factory.mktemp("logs")) as base:
-        yield base
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    with browser.chromium(tmp_path) as driver:
-        yield driver
 
 
 def test_admin_signs_in_and_sees_the_hub(
@@ -112,3 +99,23 @@ def test_search_filters_saved_reports_by_name(hub: Hub, base_url: str, tmp_path:
         search.send_keys("no such report")
         empty = browser.wait_for(driver, "#hub-report-list .hub-empty-state")
         assert empty.text == "No saved report has “no such report” in its name."
+
+
+def test_unknown_and_other_tenants_reports_are_a_not_found_page(
+    hub: Hub, base_url: str, driver: webdriver.Chrome
+) -> None:
+    """A Globex report id, an unknown id and a non-number all show the not-found page."""
+    with hub.cron.begin() as conn:
+        globex_report = conn.scalar(
+            sa.insert(s.reports)
+            .values(tenant_id=hub.tenant_id("globex"), name="Globex only",
+                    definition={"dataset": "chat", "measures": ["conversations"]})
+            .returning(s.reports.c.id)
+        )  # fmt: skip
+    browser.sign_in(driver, base_url, "analyst@acme.example", DEMO_PASSWORD)
+    browser.wait_for(driver, "#hub-landing")
+    for path in (f"{globex_report}", f"{globex_report}/edit", "999999999", "abc"):
+        driver.get(f"{base_url}/admin/analytics/reports/{path}")
+        assert browser.wait_for(driver, "#hub-not-found h1").text == "Report not found"
+    driver.get(f"{base_url}/admin/analytics/nowhere")
+    assert browser.wait_for(driver, "#hub-not-found h1").text == "Page not found"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import dash
@@ -27,18 +26,6 @@ from tests.web import sign_in
 
 pytestmark = pytest.mark.browser
 NAME = "Weekly WhatsApp conversions"
-
-
-@pytest.fixture(scope="module")
-def base_url(hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with browser.running_hub(hub.env, tmp_path_factory.mktemp("logs")) as base:
-        yield base
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    with browser.chromium(tmp_path) as driver:
-        yield driver
 
 
 def _pick(driver: webdriver.Chrome, element_id: str, text: str) -> None:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import flask
@@ -198,15 +195,6 @@ def test_viewer_can_export(flask_app: flask.Flask, reports: dict[str, int]) -> N
     assert response.status_code == 200
 
 
-def _work(hub: Hub) -> None:
-    worker = subprocess.run(
-        [str(Path(sys.executable).parent / "rq"), "worker", "--burst", "--url",
-         hub.env["REDIS_URL"], queues.EXPORTS],
-        cwd=ROOT, env={**os.environ, **hub.env}, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
-    assert worker.returncode == 0, worker.stderr
-
-
 def test_export_job_on_a_real_worker(
     hub: Hub, flask_app: flask.Flask, reports: dict[str, int], admin: FlaskClient
 ) -> None:
@@ -217,7 +205,7 @@ def test_export_job_on_a_real_worker(
     assert queued.status_code == 202
     job_id = queued.get_json()["job_id"]
     assert admin.get(f"/admin/analytics/exports/{job_id}").get_json()["status"] == "queued"
-    _work(hub)
+    hub.work(queues.EXPORTS)
     status = admin.get(f"/admin/analytics/exports/{job_id}").get_json()
     assert (status["status"], status["stage"]) == ("finished", "done")
     file = admin.get(status["download_url"])
@@ -243,7 +231,7 @@ def test_failed_export_job_reports_its_error(
     job_id = admin.post(f"/admin/analytics/reports/{broken}/export/xlsx/jobs", json={}).get_json()[
         "job_id"
     ]
-    _work(hub)
+    hub.work(queues.EXPORTS)
     status = admin.get(f"/admin/analytics/exports/{job_id}").get_json()
     assert status["status"] == "failed"
     assert status["error"].startswith("measures[0]: unknown measure 'gone' for chat")
