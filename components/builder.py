@@ -204,7 +204,9 @@ def describe_definition(dataset_id: str, measures: list[str] | None, dims: list[
 def _filter_rows() -> list[dict[str, Any]]:
     """Filter rows from the triggering request's pattern-matched inputs, by row index."""
     rows: dict[int, dict[str, Any]] = {}
-    for group in ctx.inputs_list[9:]:
+    for group in ctx.inputs_list:
+        if not isinstance(group, list):  # a plain control, not the filter rows' ALL inputs
+            continue
         for item in group:
             part = item["id"]["type"].removeprefix("builder-filter-")
             rows.setdefault(item["id"]["index"], {})[part] = item.get("value")
