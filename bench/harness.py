@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import config
 import runtime
@@ -16,11 +17,14 @@ from db.databases import create_database, drop_database
 
 
 @contextmanager
-def throwaway_hub() -> Iterator[None]:
-    """A migrated, empty hub: embedded under a temporary HUB_HOME, or a new database on
-    DATABASE_URL's server (dropped afterwards)."""
-    with tempfile.TemporaryDirectory(prefix="hub-bench-") as home:
-        os.environ["HUB_HOME"] = home
+def throwaway_hub(keep: Path | None = None) -> Iterator[None]:
+    """A migrated hub: embedded under a temporary HUB_HOME, or a new database on
+    DATABASE_URL's server (dropped afterwards). With `keep`, the embedded database lives
+    under that directory and survives, so a slow seed is paid once."""
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as scratch:
+        os.environ["HUB_HOME"] = str(keep or scratch)
+        if keep is not None:
+            os.environ.pop("DATABASE_URL", None)
         bench_database = None
         if os.environ.get("DATABASE_URL"):
             bench_database = create_database(os.environ["DATABASE_URL"], prefix="bench")

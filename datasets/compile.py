@@ -14,7 +14,7 @@ from typing import Any, assert_never
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from datasets import dates
+from datasets import daily, dates
 from datasets.funnel import compile_funnel
 from datasets.model import (
     ADDITIVE,
@@ -64,7 +64,11 @@ def _in_range(column: ColumnElement[Any], start: dt.date, end: dt.date) -> Colum
     return sa.and_(column >= dates.midnight(start), column < after)
 
 
-def _aggregate(dataset: Dataset, measure: Measure, table: sa.Table) -> ColumnElement[Any]:
+def _aggregate(
+    dataset: Dataset, measure: Measure, table: sa.FromClause, is_daily: bool
+) -> ColumnElement[Any]:
+    if is_daily and measure.agg is not Agg.RATIO:
+        return daily.aggregate(measure, table)
     column = table.c[measure.column] if measure.column else None
     match measure.agg:
         case Agg.COUNT:
@@ -81,8 +85,8 @@ def _aggregate(dataset: Dataset, measure: Measure, table: sa.Table) -> ColumnEle
             return sa.func.percentile_cont(0.95).within_group(column)
         case Agg.RATIO:
             assert measure.numerator and measure.denominator
-            numerator = _aggregate(dataset, dataset.measure(measure.numerator), table)
-            denominator = _aggregate(dataset, dataset.measure(measure.denominator), table)
+            numerator = _aggregate(dataset, dataset.measure(measure.numerator), table, is_daily)
+            denominator = _aggregate(dataset, dataset.measure(measure.denominator), table, is_daily)
             return sa.cast(numerator, RATIO_TYPE) / sa.func.nullif(denominator, 0)
         case _:
             assert_never(measure.agg)
@@ -124,10 +128,14 @@ def _columns(dataset: Dataset, definition: Definition) -> tuple[Column, ...]:
 
 
 def _dimension_expr(
-    dimension: Dimension, table: sa.Table, grain: Grain | None, source: sa.FromClause
+    dimension: Dimension,
+    table: sa.FromClause,
+    time_column: str,
+    grain: Grain | None,
+    source: sa.FromClause,
 ) -> tuple[ColumnElement[Any], ColumnElement[Any] | None, sa.FromClause]:
     """(shown expression, hidden id key or None, source with any lookup joined)."""
-    column = table.c[dimension.column]
+    column = table.c[time_column if dimension.is_time else dimension.column]
     if dimension.is_time:
         assert grain is not None
         return _time_bucket(column, grain), None, source
@@ -148,19 +156,28 @@ def _numeric(value: Any) -> ColumnElement[Any]:
 def _aggregated(
     dataset: Dataset, definition: Definition, start: dt.date, end: dt.date
 ) -> tuple[sa.Select, list[str]]:
-    """GROUP BY select of dimensions (by id), hidden lookup keys and measures (by id)."""
-    table = dataset.table
-    source: sa.FromClause = table
+    """GROUP BY select of dimensions (by id), hidden lookup keys and measures (by id),
+    over the daily rollup and live tail when they can answer, else over the base rows."""
+    is_daily = daily.answers(dataset, definition)
+    table: sa.FromClause
+    if is_daily:
+        table, time_column, where = daily.source(dataset, start, end), "day", []
+    else:
+        table, time_column = dataset.table, dataset.time_column
+        where = [_in_range(table.c[time_column], start, end)]
+    source = table
     shown, keys = [], []
     for ref in definition.dimensions:
-        expr, key, source = _dimension_expr(dataset.dimension(ref.id), table, ref.grain, source)
+        expr, key, source = _dimension_expr(
+            dataset.dimension(ref.id), table, time_column, ref.grain, source
+        )
         shown.append(expr.label(ref.id))
         if key is not None:
             keys.append(key.label(f"{ref.id}__key"))
     measures = [
-        _aggregate(dataset, dataset.measure(m), table).label(m) for m in definition.measures
+        _aggregate(dataset, dataset.measure(m), table, is_daily).label(m)
+        for m in definition.measures
     ]
-    where = [_in_range(table.c[dataset.time_column], start, end)]
     for clause in definition.filters:
         spec = dataset.filter(clause.field)
         value = clause.value
@@ -220,9 +237,7 @@ def compile_definition(definition: Definition, *, today: dt.date) -> Compiled:
     start, end = dates.resolve(definition.date_range, today)
     if dataset.is_funnel:
         assert definition.flow_id is not None
-        select = compile_funnel(
-            definition.flow_id, dates.midnight(start), dates.midnight(end + dt.timedelta(days=1))
-        )
+        select = compile_funnel(definition.flow_id, start, end)
         step = dataset.dimension("step")
         columns = (
             Column(step.id, step.label, "dimension", "category"),

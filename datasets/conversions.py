@@ -16,6 +16,7 @@ CONVERSIONS = Dataset(
     description="Goal completions with their value, by goal, channel, currency and flow.",
     table=s.goal_completions,
     time_column="completed_at",
+    daily=s.goal_completions_daily,
     currency_field="currency",
     measures=(
         Measure("conversions", "Conversions", T.COUNT, Agg.COUNT,

@@ -14,6 +14,7 @@ FLOW_RUNS = Dataset(
     description="Executions of flows: outcomes, success rate and durations.",
     table=s.executions,
     time_column="started_at",
+    daily=s.executions_daily,
     measures=(
         Measure("total_runs", "Runs", T.COUNT, Agg.COUNT, "Runs started."),
         Measure("completed", "Completed", T.COUNT, Agg.COUNT_WHERE,

@@ -12,6 +12,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from datasets import daily, dates
 from datasets.model import Agg, Dataset, Dimension, Measure
 from datasets.model import MeasureType as T
 from db import schema as s
@@ -42,11 +43,18 @@ FUNNEL = Dataset(
 )  # fmt: skip
 
 
-def compile_funnel(flow_id: int, start: dt.datetime, end: dt.datetime) -> sa.Select:
-    """One row per step of `flow_id`, in order; `end` is exclusive."""
+def compile_funnel(flow_id: int, start: dt.date, end: dt.date) -> sa.Select:
+    """One row per step of `flow_id`, in order, for runs started in [start, end]: the
+    daily rollup before its watermark, the base rows from it on (see datasets.daily)."""
     steps, reached_rows, runs = s.flow_steps, s.execution_steps, s.executions
-    reached = (
-        sa.select(reached_rows.c.tenant_id, reached_rows.c.step_id, sa.func.count().label("n"))
+    rolled_up = s.execution_steps_daily
+    rolled = (
+        daily.rolled_days(rolled_up, start, end)
+        .where(rolled_up.c.flow_id == flow_id)
+        .with_only_columns(rolled_up.c.tenant_id, rolled_up.c.step_id, rolled_up.c.row_count)
+    )
+    tail = (
+        sa.select(reached_rows.c.tenant_id, reached_rows.c.step_id, sa.func.count())
         .join(
             runs,
             sa.and_(
@@ -54,11 +62,21 @@ def compile_funnel(flow_id: int, start: dt.datetime, end: dt.datetime) -> sa.Sel
                 runs.c.id == reached_rows.c.execution_id,
             ),
         )
-        .where(runs.c.flow_id == flow_id, runs.c.started_at >= start, runs.c.started_at < end)
+        .where(
+            runs.c.flow_id == flow_id,
+            runs.c.started_at >= daily.from_through(),
+            runs.c.started_at >= dates.midnight(start),
+            runs.c.started_at < dates.midnight(end + dt.timedelta(days=1)),
+        )
         .group_by(reached_rows.c.tenant_id, reached_rows.c.step_id)
+    )
+    both = sa.union_all(rolled, tail).subquery("reached_daily")
+    reached = (
+        sa.select(both.c.tenant_id, both.c.step_id, sa.func.sum(both.c.row_count).label("n"))
+        .group_by(both.c.tenant_id, both.c.step_id)
         .cte("reached")
     )
-    n = sa.func.coalesce(reached.c.n, 0)
+    n = sa.cast(sa.func.coalesce(reached.c.n, 0), sa.BigInteger)
     in_order = {"order_by": steps.c.position}
     previous = sa.func.lag(n).over(**in_order)
     first = sa.func.first_value(n).over(**in_order)

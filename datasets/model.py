@@ -172,6 +172,8 @@ class Dataset:
     # A funnel dataset has fixed output columns (its measures and its one dimension) and
     # is computed for one flow chosen in the definition; users pick no measures.
     is_funnel: bool = False
+    # The daily rollup that answers what it can (see datasets.daily), or None.
+    daily: sa.Table | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def measure(self, measure_id: str) -> Measure:

@@ -6,6 +6,7 @@ controls, so the UI can never offer what the server would refuse.
 
 from __future__ import annotations
 
+from datasets import daily
 from datasets.chat import CHAT
 from datasets.conversions import CONVERSIONS
 from datasets.flow_runs import FLOW_RUNS
@@ -59,6 +60,11 @@ def _issues(dataset: Dataset) -> list[str]:
         if misfits:
             names = sorted(o.value for o in misfits)
             found.append(f"{where}: filter {f.field} ({f.type}) cannot use {names}")
+    if dataset.daily is not None:
+        for name in (c.key for c in dataset.daily.c):
+            base = name.removeprefix("count__").removeprefix("sum__")
+            if name not in daily.SHAPE and base not in columns:
+                found.append(f"{where}: rollup column {name} has no base column {base}")
     if dataset.currency_field is not None and dataset.currency_field not in {
         d.id for d in dataset.dimensions
     }:

@@ -13,6 +13,7 @@ TELEMETRY = Dataset(
     description="Chat telemetry events by name: how often, in how many conversations.",
     table=s.telemetry_events,
     time_column="occurred_at",
+    daily=s.telemetry_events_daily,
     leaf="comerix.insights.telemetry",
     measures=(
         Measure("events", "Events", T.COUNT, Agg.COUNT, "Events recorded."),

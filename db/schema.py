@@ -6,6 +6,8 @@ here exists in the migrated database with the same name, so the two cannot drift
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -164,6 +166,48 @@ token_usage_daily = sa.Table(
     sa.Column("cost_usd", sa.Numeric(16, 6)),
 )
 
+
+# Daily rollups of the datasets' base tables (migration 0005): complete UTC days before
+# rollups_through.through_day, grouped by the columns named like the base table's, with
+# row_count and, per summed column X, count__X (non-null rows) and sum__X.
+def _daily(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("tenant_id", sa.BigInteger),
+        sa.Column("day", sa.Date),
+        *columns,
+        sa.Column("row_count", sa.BigInteger),
+    )
+
+
+goal_completions_daily = _daily(
+    "ins_goal_completions_daily",
+    sa.Column("goal_id", sa.BigInteger),
+    sa.Column("channel", sa.Text),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("flow_id", sa.BigInteger),
+    sa.Column("count__value", sa.BigInteger),
+    sa.Column("sum__value", sa.Numeric(20, 2)),
+)
+executions_daily = _daily(
+    "fs_executions_daily",
+    sa.Column("flow_id", sa.BigInteger),
+    sa.Column("status", sa.Text),
+    sa.Column("trigger_type", sa.Text),
+    sa.Column("count__finished_at", sa.BigInteger),
+    sa.Column("count__duration_ms", sa.BigInteger),
+    sa.Column("sum__duration_ms", sa.BigInteger),
+)
+telemetry_events_daily = _daily("ins_telemetry_events_daily", sa.Column("event_name", sa.Text))
+execution_steps_daily = _daily(
+    "fs_execution_steps_daily",
+    sa.Column("flow_id", sa.BigInteger),
+    sa.Column("step_id", sa.BigInteger),
+)
+rollups_through = sa.Table("ins_rollups_through", metadata, sa.Column("through_day", sa.Date))
+
+
 users = sa.Table(
     "users",
     metadata,
@@ -244,5 +288,12 @@ dashboard_pins = sa.Table(
 TENANT_OWNED = tuple(
     t for t in metadata.sorted_tables if "tenant_id" in t.c and t.name != "tenants"
 )
-ROLLUPS = (conversation_stats_daily, token_usage_daily)
+ROLLUPS = (
+    conversation_stats_daily,
+    token_usage_daily,
+    goal_completions_daily,
+    executions_daily,
+    telemetry_events_daily,
+    execution_steps_daily,
+)
 TENANT_TABLES = tuple(t for t in TENANT_OWNED if t not in ROLLUPS)

@@ -19,7 +19,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
-from datasets.model import Mode
+from datasets import daily, dates
+from datasets.model import Grain, Mode
 from datasets.registry import DATASETS
 from datasets.run import Result, run_report
 from datasets.validate import validate
@@ -536,5 +537,110 @@ def test_edge_rows_in_a_fresh_database(fresh_database: Engine) -> None:
         assert got("telemetry", ("event_name",)) == [("a_b", 2, 1), ("axb", 2, 1), ("50%", 1, 1)]
         assert got("telemetry", ("event_name",), contains="_") == [("a_b", 2, 1)]
         assert got("telemetry", ("event_name",), contains="%") == [("50%", 1, 1)]
+    finally:
+        web.dispose()
+
+
+def rolled_up(dataset_id: str) -> tuple[str, ...]:
+    """The dataset's measures its daily rollup can answer, in registry order."""
+    dataset = DATASETS[dataset_id]
+    assert dataset.daily is not None
+    rollup = dataset.daily
+    return tuple(m.id for m in dataset.measures if daily.measure_rolls_up(dataset, m, rollup))
+
+
+ROLLED = [
+    Case(d, rolled_up(d), dims, "day", **_usd(d, "currency" not in dims), end=TODAY)
+    for d in ("conversions", "flow_runs", "telemetry")
+    for dims in [(), *((x,) for x in FACTS[d].dimensions)]
+] + [
+    Case("conversions", rolled_up("conversions"), ("goal",), "week",
+         (*USD, ("channel", "in", ["web", "whatsapp"])),
+         f"{USD_SQL} AND x.channel IN ('web', 'whatsapp')", end=TODAY),
+    Case("flow_runs", rolled_up("flow_runs"), ("flow",), "month",
+         (("status", "not_in", ["running"]),), "x.status <> 'running'", end=TODAY),
+    Case("telemetry", ("events",), (), "week", (("event_name", "contains", "view"),),
+         "position('view' IN x.event_name) > 0", end=TODAY),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ROLLED, ids=_id)
+def test_rollup_and_live_tail_equal_the_base_rows(
+    hub: Hub, acme: int, ids: dict[str, int], case: Case
+) -> None:
+    """Additive measures answered by the daily rollup, with today from the live tail, equal
+    the hand SQL over the base rows."""
+    definition = validate(case.definition(ids))
+    assert daily.answers(DATASETS[case.dataset], definition)
+    assert check(hub, case, acme, ids)[-1][0] == dates.bucket_start(TODAY, Grain(case.grain))
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"dataset": "conversions", "measures": ["distinct_customers"]},
+        {"dataset": "conversions", "measures": ["conversions"],
+         "filters": [{"field": "value", "op": "gt", "value": 10}]},
+        {"dataset": "flow_runs", "measures": ["total_runs", "p95_duration"]},
+        {"dataset": "flow_runs", "measures": ["total_runs"],
+         "filters": [{"field": "duration", "op": "lt", "value": 1000}]},
+        {"dataset": "telemetry", "measures": ["distinct_conversations"]},
+        {"dataset": "chat", "measures": ["conversations"]},
+    ],
+)  # fmt: skip
+def test_rows_answer_what_the_rollup_cannot(definition: dict[str, Any]) -> None:
+    """Distinct counts, percentiles and numeric-range filters read the base rows."""
+    parsed = validate(definition)
+    assert not daily.answers(DATASETS[parsed.dataset], parsed)
+
+
+def test_today_is_live_and_history_waits_for_the_refresh(fresh_database: Engine) -> None:
+    """A completion recorded now counts at once (the live tail); one recorded late for an
+    earlier day counts after the next refresh rolls that day up again."""
+    migrate.upgrade(fresh_database)
+    past = TODAY - 3 * DAY
+    with fresh_database.begin() as conn:
+        tenant = accounts.create_tenant(conn, slug="live", name="Live")
+        goal = conn.scalar(
+            sa.text(
+                "INSERT INTO ins_goals (tenant_id, name, event_name) VALUES (:t, 'Order', 'order') "
+                "RETURNING id"
+            ),
+            {"t": tenant},
+        )
+    late = midnight(past) + dt.timedelta(hours=9)
+
+    def record(at: dt.datetime) -> None:
+        with fresh_database.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO ins_goal_completions (tenant_id, goal_id, channel, currency, "
+                    "value, customer_id, completed_at) "
+                    "VALUES (:t, :g, 'web', 'EUR', 12.50, 'c1', :at)"
+                ),
+                {"t": tenant, "g": goal, "at": at},
+            )
+
+    def refresh() -> None:
+        with fresh_database.begin() as conn:
+            conn.execute(sa.select(sa.func.ins_refresh_analytics()))
+
+    web = engines.create(fresh_database.url, role=engines.WEB_ROLE)
+    case = Case("conversions", ("conversions", "revenue"), (), "day", (("currency", "eq", "EUR"),),
+                start=past, end=TODAY)  # fmt: skip
+
+    def by_day() -> dict[dt.date, tuple[int, Decimal]]:
+        rows = rows_of(run(case.definition({}), tenant, web))
+        return {day: (n, revenue) for day, n, revenue in rows if n}
+
+    try:
+        record(late)
+        refresh()
+        assert by_day() == {past: (1, Decimal("12.50"))}
+        record(dt.datetime.now(dt.UTC))
+        record(late)
+        assert by_day() == {past: (1, Decimal("12.50")), TODAY: (1, Decimal("12.50"))}
+        refresh()
+        assert by_day() == {past: (2, Decimal("25.00")), TODAY: (1, Decimal("12.50"))}
     finally:
         web.dispose()

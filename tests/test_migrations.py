@@ -14,6 +14,7 @@ CONTRACT_TABLES = {
     "ins_goal_completions", "users", "roles", "role_grants", "user_roles", "ins_reports",
     "ins_report_schedules", "ins_dashboard_pins",
 }  # fmt: skip
+ROLLUPS = {t.name for t in s.ROLLUPS}
 
 
 def _objects(engine: Engine) -> dict[str, set[str]]:
@@ -41,10 +42,10 @@ def test_upgrade_downgrade_upgrade(fresh_database: Engine) -> None:
     migrate.upgrade(fresh_database)
     head = _objects(fresh_database)
     assert head["tables"] >= CONTRACT_TABLES
-    assert head["matviews"] == {"ins_conversation_stats_daily", "ins_token_usage_daily"}
-    assert {"ins_conversation_stats_daily", "ins_token_usage_daily"} <= head["views"]
+    assert head["matviews"] == ROLLUPS | {"ins_rollups_through"}
+    assert ROLLUPS | {"ins_rollups_through"} <= head["views"]
     assert {"ins_refresh_analytics", "hub_current_tenant"} <= head["functions"]
-    assert migrate.current_revision(fresh_database) == "0004"
+    assert migrate.current_revision(fresh_database) == "0005"
 
     migrate.downgrade(fresh_database, revision="base")
     base = _objects(fresh_database)
