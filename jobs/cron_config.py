@@ -7,7 +7,8 @@ from rq import cron
 
 from jobs.analytics import refresh_analytics
 from jobs.exports import remove_expired_files
-from jobs.queues import MAINTENANCE
+from jobs.queues import EMAIL, MAINTENANCE
+from jobs.schedules import deliver_due_schedules
 
 # RefreshInsightsCronJob: hourly, so rollup-backed series lag by at most an hour.
 cron.register(
@@ -25,4 +26,13 @@ cron.register(
     interval=600,
     job_timeout=120,
     name="RemoveExpiredExportsCronJob",
+)
+
+# ReportScheduleCronJob: at five past every hour, email the schedules due by then.
+cron.register(
+    deliver_due_schedules,
+    queue_name=EMAIL,
+    cron="5 * * * *",
+    job_timeout=1800,
+    name="ReportScheduleCronJob",
 )

@@ -38,12 +38,13 @@ class Hub:
     redis: Redis
     env: dict[str, str]
 
-    def work(self, queue: str) -> None:
+    def work(self, queue: str, env: dict[str, str] | None = None) -> None:
         """Runs a real RQ worker in burst mode on `queue` until it is empty."""
         worker = subprocess.run(
             [str(Path(sys.executable).parent / "rq"), "worker", "--burst", "--url",
              self.env["REDIS_URL"], queue],
-            cwd=ROOT, env={**os.environ, **self.env}, capture_output=True, text=True,
+            cwd=ROOT, env={**os.environ, **self.env, **(env or {})}, capture_output=True,
+            text=True,
             timeout=180,
         )  # fmt: skip
         assert worker.returncode == 0, worker.stderr

@@ -1,0 +1,273 @@
+"""Scheduled email reports: validation, the due rule, and delivery through a real SMTP
+server (aiosmtpd), a real RQ worker and the Maildir outbox."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import socket
+from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from rq import Queue
+
+import config
+from db import schema as s
+from db.schedules import Schedule, get_schedule, is_due, parse_schedule, save_schedule
+from errors import BadDefinition
+from jobs import queues
+from jobs.mailer import outbox_messages
+from jobs.schedules import deliver_due_schedules
+from tests.conftest import Hub
+
+NOW = dt.datetime.now(dt.UTC)
+TODAY = NOW.date()
+SENDER = "reports@hub.example"
+# Conversions by channel over the last 30 days: checked against hand SQL below.
+BY_CHANNEL = {"dataset": "conversions", "measures": ["conversions"],
+              "dimensions": [{"id": "channel"}], "date_range": {"preset": "30d"},
+              "viz": "bar"}  # fmt: skip
+HAND_SQL = """
+SELECT channel, count(*) FROM ins_goal_completions
+WHERE tenant_id = :t AND completed_at >= :lo AND completed_at < :hi
+GROUP BY channel ORDER BY count(*) DESC, channel
+"""
+
+
+# ---- validation and the due rule (no database) ------------------------------------------
+
+
+def test_a_schedule_is_parsed_and_its_recipients_deduplicated() -> None:
+    typed = "Ann@Example.com, ann@example.com;\nbo@x.org"
+    schedule = parse_schedule(
+        7, {"frequency": "weekly", "hour": "7", "weekday": 1, "recipients": typed}
+    )
+    assert schedule == Schedule(7, "weekly", 7, 1, ("Ann@example.com", "bo@x.org"))
+    assert schedule.describe() == "Weekly on Monday at 07:00 UTC to 2 recipients"
+    daily = parse_schedule(7, {"frequency": "daily", "hour": 0, "weekday": 3,
+                               "recipients": ["a@x.org"]})  # fmt: skip
+    assert (daily.weekday, daily.describe()) == (None, "Daily at 00:00 UTC to 1 recipient")
+
+
+@pytest.mark.parametrize(
+    ("raw", "paths"),
+    [
+        ({"frequency": "hourly", "hour": 1, "recipients": ["a@x.org"]}, ["frequency"]),
+        ({"frequency": "daily", "hour": 24, "recipients": ["a@x.org"]}, ["hour"]),
+        ({"frequency": "daily", "hour": True, "recipients": ["a@x.org"]}, ["hour"]),
+        ({"frequency": "weekly", "hour": 3, "recipients": ["a@x.org"]}, ["weekday"]),
+        ({"frequency": "weekly", "hour": 3, "weekday": 8, "recipients": ["a@x.org"]},
+         ["weekday"]),
+        ({"frequency": "daily", "hour": 3, "recipients": ["not-an-address"]}, ["recipients"]),
+        ({"frequency": "daily", "hour": 3, "recipients": " , "}, ["recipients"]),
+        ({"frequency": "daily", "hour": 3, "recipients": [f"u{i}@x.org" for i in range(21)]},
+         ["recipients"]),
+        ({"frequency": "daily", "hour": 3, "recipients": 5}, ["recipients"]),
+        ({}, ["frequency", "hour", "recipients"]),
+    ],
+)  # fmt: skip
+def test_bad_schedules_name_each_bad_field(raw: dict[str, Any], paths: list[str]) -> None:
+    with pytest.raises(BadDefinition) as caught:
+        parse_schedule(1, raw)
+    assert [path for path, _ in caught.value.issues] == paths
+
+
+def test_twenty_recipients_after_deduplication_are_allowed() -> None:
+    many = [f"u{i}@x.org" for i in range(20)] + ["U0@x.org"]
+    assert len(parse_schedule(1, {"frequency": "daily", "hour": 1, "recipients": many})
+               .recipients) == 20  # fmt: skip
+
+
+MONDAY_9 = dt.datetime(2026, 11, 23, 9, 5, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "now", "due"),
+    [
+        (Schedule(1, "daily", 9, None, ("a@x.org",)), MONDAY_9, True),
+        (Schedule(1, "daily", 10, None, ("a@x.org",)), MONDAY_9, False),  # not yet
+        (Schedule(1, "daily", 3, None, ("a@x.org",)), MONDAY_9, True),  # missed at 3: catch up
+        (Schedule(1, "daily", 9, None, ("a@x.org",), MONDAY_9.date()), MONDAY_9, False),
+        (Schedule(1, "daily", 9, None, ("a@x.org",), dt.date(2026, 11, 22)), MONDAY_9, True),
+        (Schedule(1, "weekly", 9, 1, ("a@x.org",)), MONDAY_9, True),
+        (Schedule(1, "weekly", 9, 2, ("a@x.org",)), MONDAY_9, False),  # Tuesdays only
+        (Schedule(1, "weekly", 0, 1, ("a@x.org",)),
+         dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=3))), False),
+    ],
+)  # fmt: skip
+def test_the_due_rule(schedule: Schedule, now: dt.datetime, due: bool) -> None:
+    """Its day, from its hour on (UTC), once per day."""
+    assert is_due(schedule, now) is due
+
+
+# ---- delivery -----------------------------------------------------------------------------
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        self.messages.append((list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    """A real SMTP server on 127.0.0.1, named by SMTP_URL; MAILER_FROM set."""
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{port}")
+    monkeypatch.setenv("MAILER_FROM", SENDER)
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def scheduled(hub: Hub) -> Iterator[dict[str, int]]:
+    """Acme's by-channel report scheduled daily at 00:00 UTC (due now), and a Globex
+    report whose stored definition no longer validates, also due: removed afterwards."""
+    acme, globex = hub.tenant_id("acme"), hub.tenant_id("globex")
+    with hub.cron.begin() as conn:
+        good = conn.scalar(
+            sa.insert(s.reports)
+            .values(
+                tenant_id=acme,
+                name="Mail: conversions by channel",
+                description="Daily mail.",
+                definition=BY_CHANNEL,
+            )
+            .returning(s.reports.c.id)
+        )
+        broken = conn.scalar(
+            sa.insert(s.reports)
+            .values(tenant_id=globex, name="Mail: broken", definition={"dataset": "gone"})
+            .returning(s.reports.c.id)
+        )
+        conn.execute(sa.insert(s.report_schedules), [
+            {"tenant_id": acme, "report_id": good, "frequency": "daily", "hour": 0,
+             "recipients": ["ann@acme.example", "bo@acme.example"]},
+            {"tenant_id": globex, "report_id": broken, "frequency": "daily", "hour": 0,
+             "recipients": ["cy@globex.example"]},
+        ])  # fmt: skip
+    try:
+        yield {"acme": acme, "globex": globex, "good": good, "broken": broken}
+    finally:
+        with hub.cron.begin() as conn:
+            conn.execute(sa.delete(s.reports).where(s.reports.c.id.in_([good, broken])))
+
+
+def _last_sent(hub: Hub, report_id: int) -> dt.date | None:
+    with hub.cron.connect() as conn:
+        t = s.report_schedules
+        return conn.scalar(sa.select(t.c.last_sent_on).where(t.c.report_id == report_id))
+
+
+def _expected_rows(hub: Hub, tenant_id: int) -> list[list[str]]:
+    lo = dt.datetime.combine(TODAY - dt.timedelta(days=29), dt.time(), dt.UTC)
+    hi = dt.datetime.combine(TODAY + dt.timedelta(days=1), dt.time(), dt.UTC)
+    with hub.admin.connect() as conn:
+        rows = conn.execute(sa.text(HAND_SQL), {"t": tenant_id, "lo": lo, "hi": hi}).all()
+    return [[channel, f"{n:,}"] for channel, n in rows]
+
+
+def test_due_schedules_are_emailed_once_and_a_broken_report_does_not_stop_the_batch(
+    hub: Hub, smtp: Inbox, scheduled: dict[str, int]
+) -> None:
+    """The email has the summary and the CSV of the report (equal to hand SQL), goes to
+    every recipient, stamps last_sent_on; a second sweep the same day sends nothing."""
+    outcome = deliver_due_schedules(NOW)
+    assert outcome.sent == [(scheduled["acme"], scheduled["good"])]
+    assert [(t, r) for t, r, _ in outcome.failed] == [(scheduled["globex"], scheduled["broken"])]
+    assert len(smtp.messages) == 1
+    recipients, message = smtp.messages[0]
+    assert recipients == ["ann@acme.example", "bo@acme.example"]
+    assert message["From"] == SENDER
+    assert message["Subject"] == (
+        f"Mail: conversions by channel — daily report, {TODAY.isoformat()}"
+    )
+    expected = _expected_rows(hub, scheduled["acme"])
+    html = message.get_body(preferencelist=("html",)).get_content()
+    for channel, count in expected:
+        assert f">{channel}</td>" in html and f">{count}</td>" in html
+    assert "Daily at 00:00 UTC to 2 recipients" in html
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_filename() == f"mail-conversions-by-channel-{TODAY.isoformat()}.csv"
+    rows = list(csv.reader(io.StringIO(attachment.get_content())))
+    assert rows == [["Channel", "Conversions"], *expected]
+    assert _last_sent(hub, scheduled["good"]) == TODAY
+    assert _last_sent(hub, scheduled["broken"]) is None
+
+    again = deliver_due_schedules(NOW)
+    assert again.sent == [] and len(smtp.messages) == 1
+
+
+def test_the_cron_job_runs_on_a_real_worker(
+    hub: Hub, smtp: Inbox, scheduled: dict[str, int]
+) -> None:
+    """ReportScheduleCronJob's function, queued on the email queue, sends through SMTP."""
+    Queue(queues.EMAIL, connection=hub.redis).enqueue(deliver_due_schedules)
+    hub.work(queues.EMAIL, env={"SMTP_URL": config.load().smtp_url or "", "MAILER_FROM": SENDER})
+    assert [m["To"] for _, m in smtp.messages] == ["ann@acme.example, bo@acme.example"]
+    assert _last_sent(hub, scheduled["good"]) == TODAY
+
+
+def test_without_mailer_from_nothing_is_sent(
+    hub: Hub, scheduled: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MAILER_FROM", raising=False)
+    outcome = deliver_due_schedules(NOW)
+    assert outcome.skipped and outcome.sent == []
+    assert _last_sent(hub, scheduled["good"]) is None
+
+
+def test_without_smtp_url_mail_lands_in_the_tenants_outbox(
+    hub: Hub, scheduled: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Maildir outbox under HUB_HOME holds the message; only Acme sees it there."""
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    monkeypatch.setenv("MAILER_FROM", SENDER)
+    outbox = config.load().outbox
+    before = {m.key for m in outbox_messages(outbox, tenant_id=scheduled["acme"])}
+    assert deliver_due_schedules(NOW).sent == [(scheduled["acme"], scheduled["good"])]
+    new = [m for m in outbox_messages(outbox, tenant_id=scheduled["acme"])
+           if m.key not in before]  # fmt: skip
+    assert [(m.subject, m.recipients) for m in new] == [
+        (f"Mail: conversions by channel — daily report, {TODAY.isoformat()}",
+         "ann@acme.example, bo@acme.example")
+    ]  # fmt: skip
+    assert new[0].attachments == (f"mail-conversions-by-channel-{TODAY.isoformat()}.csv",)
+    assert all(m.key not in {n.key for n in new}
+               for m in outbox_messages(outbox, tenant_id=scheduled["globex"]))  # fmt: skip
+
+
+def test_saving_keeps_last_sent_on_so_a_new_hour_never_sends_twice(
+    hub: Hub, smtp: Inbox, scheduled: dict[str, int]
+) -> None:
+    acme, report = scheduled["acme"], scheduled["good"]
+    assert deliver_due_schedules(NOW).sent == [(acme, report)]
+    later = Schedule(report, "daily", NOW.hour, None, ("new@acme.example",))
+    with hub.cron.connect() as conn:
+        admin = conn.scalar(sa.select(s.users.c.id).where(s.users.c.email == "admin@acme.example"))
+    saved = save_schedule(hub.web, tenant_id=acme, user_id=admin, schedule=later)
+    assert saved.last_sent_on == TODAY
+    assert get_schedule(hub.web, tenant_id=acme, report_id=report) == saved
+    assert deliver_due_schedules(NOW).sent == [] and len(smtp.messages) == 1
