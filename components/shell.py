@@ -7,7 +7,18 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 import access
+from access import Leaf
 from components import ids
+
+
+def _sections() -> dbc.Nav:
+    user = access.current()
+    if user is None or not user.may(Leaf.ANALYTICS):
+        return dbc.Nav()
+    links = [dbc.NavLink("Reports", href="/admin/analytics", active="exact")]
+    if user.may(Leaf.REPORTS_MANAGE):
+        links.append(dbc.NavLink("Outbox", href="/admin/analytics/outbox", active="exact"))
+    return dbc.Nav(links, navbar=True, className="me-auto", id="hub-sections")
 
 
 def _user_menu() -> dbc.Nav:
@@ -36,6 +47,7 @@ def layout() -> html.Div:
                 dbc.Container(
                     [
                         dbc.NavbarBrand("Analytics Hub", href="/admin/analytics"),
+                        _sections(),
                         _user_menu(),
                     ],
                     fluid=True,

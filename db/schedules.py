@@ -34,11 +34,17 @@ class Schedule:
     recipients: tuple[str, ...]
     last_sent_on: dt.date | None = None
 
+    def cadence(self) -> str:
+        """e.g. "weekly on Monday at 07:00 UTC"."""
+        assert self.frequency == "daily" or self.weekday is not None
+        day = "daily" if self.frequency == "daily" else f"weekly on {WEEKDAYS[self.weekday - 1]}"
+        return f"{day} at {self.hour:02d}:00 UTC"
+
     def describe(self) -> str:
         """e.g. "Weekly on Monday at 07:00 UTC to 2 recipients"."""
-        when = "Daily" if self.frequency == "daily" else f"Weekly on {WEEKDAYS[self.weekday - 1]}"
         count = len(self.recipients)
-        return f"{when} at {self.hour:02d}:00 UTC to {count} recipient{'s' * (count != 1)}"
+        text = f"{self.cadence()} to {count} recipient{'s' * (count != 1)}"
+        return text[0].upper() + text[1:]
 
 
 def _integer(value: Any) -> int | None:

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 import config
 
 TENANT_HEADER = "X-Hub-Tenant"
+LEAF_HEADER = "X-Hub-Leaf"  # the leaf needed to read the report it carries
 SMTP_TIMEOUT_SECONDS = 30
 
 
@@ -67,6 +68,7 @@ class OutboxMessage:
     sent_at: dt.datetime | None
     html: str
     attachments: tuple[str, ...]
+    leaf: str | None
 
 
 def outbox_messages(outbox: Path, *, tenant_id: int, limit: int = 50) -> list[OutboxMessage]:
@@ -93,6 +95,7 @@ def outbox_messages(outbox: Path, *, tenant_id: int, limit: int = 50) -> list[Ou
                 attachments=tuple(
                     a.get_filename() or "attachment" for a in message.iter_attachments()
                 ),
+                leaf=message.get(LEAF_HEADER),
             )
         )
     found.sort(key=lambda m: m.sent_at or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True)

@@ -13,11 +13,12 @@ from email.utils import format_datetime, make_msgid
 from html import escape
 
 from datasets.describe import describe
+from datasets.registry import DATASETS
 from datasets.run import Result
 from db.reports import SavedReport
 from db.schedules import Schedule
 from jobs.export_formats import csv_chunks, filename
-from jobs.mailer import TENANT_HEADER
+from jobs.mailer import LEAF_HEADER, TENANT_HEADER
 
 SUMMARY_ROWS = 20
 CELL = "padding:4px 10px;border-bottom:1px solid #e5e7eb;"
@@ -93,6 +94,7 @@ def compose(
     message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message[TENANT_HEADER] = str(report.tenant_id)
+    message[LEAF_HEADER] = DATASETS[result.definition.dataset].leaf
     message.set_content(plain_summary(report, schedule, result))
     message.add_alternative(html_summary(report, schedule, result), subtype="html")
     message.add_attachment(

@@ -57,12 +57,12 @@ def _report_row(user: HubUser, report: ReportSummary) -> html.Tr:
         dbc.Badge("Pinned", color="info", className="me-1") if report.is_pinned else None,
         dbc.Badge("Scheduled", color="secondary") if report.is_scheduled else None,
     ]
-    edit = (
+    manage = [
         html.A("Edit", href=f"/admin/analytics/reports/{report.id}/edit",
-               className="small me-2", title="Open in the builder")
-        if user.may(Leaf.REPORTS_MANAGE)
-        else None
-    )  # fmt: skip
+               className="small me-2", title="Open in the builder"),
+        html.A("Schedule", href=f"/admin/analytics/reports/{report.id}?schedule=1",
+               className="small me-2", title="Email this report daily or weekly"),
+    ] if user.may(Leaf.REPORTS_MANAGE) else []  # fmt: skip
     return html.Tr(
         [
             html.Td(
@@ -76,7 +76,7 @@ def _report_row(user: HubUser, report: ReportSummary) -> html.Tr:
             html.Td((report.viz or "—").capitalize()),
             html.Td(report.owner or "—"),
             html.Td(report.updated_at.strftime("%Y-%m-%d %H:%M UTC")),
-            html.Td(html.Div([edit, export_controls(report.id)],
+            html.Td(html.Div([*manage, export_controls(report.id)],
                              className="d-flex align-items-center")),
         ]
     )  # fmt: skip

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 import access
 from access import HubUser, Leaf
-from components import ids, shell
+from components import ids, schedule_form, shell
 from components.export_controls import export_controls
 from components.report_view import REPORT_NOT_FOUND, find_report, render_result
 from datasets.builder import preview
@@ -16,10 +18,15 @@ from datasets.model import Mode
 from datasets.registry import DATASETS
 from db import engines
 from db.reports import SavedReport, delete_report, duplicate_report
+from jobs.exports import dataset_leaf
 
 dash.register_page(
     __name__, path_template="/admin/analytics/reports/<report_id>", title="Report · Analytics Hub"
 )
+
+
+def _may_schedule(user: HubUser, report: SavedReport) -> bool:
+    return user.may(Leaf.REPORTS_MANAGE) and user.may(Leaf(dataset_leaf(report)))
 
 
 def _actions(user: HubUser, report: SavedReport) -> html.Div:
@@ -29,6 +36,7 @@ def _actions(user: HubUser, report: SavedReport) -> html.Div:
         buttons = [
             dbc.Button("Edit", href=f"/admin/analytics/reports/{report.id}/edit", size="sm",
                        color="primary", className="me-2", id="report-edit"),
+            schedule_form.schedule_button() if _may_schedule(user, report) else None,
             dbc.Button("Duplicate", id=ids.REPORT_DUPLICATE, size="sm", color="secondary",
                        outline=True, className="me-2"),
             dbc.Button("Delete", id=ids.REPORT_DELETE, size="sm", color="danger", outline=True,
@@ -63,7 +71,17 @@ def _body(user: HubUser, report: SavedReport) -> html.Div:
     return render_result(outcome.result, outcome.previous)
 
 
-def layout(report_id: str = "", **_query: str) -> html.Div:
+def _schedule_parts(user: HubUser, report: SavedReport, open_schedule: bool) -> list[Any]:
+    """The schedule status line and dialog, for users who may manage schedules."""
+    if not _may_schedule(user, report):
+        return [None, None]
+    schedule = schedule_form.current_schedule(user, report.id)
+    status = html.P(schedule_form.status_text(schedule), id=schedule_form.STATUS,
+                    className="small text-body-secondary mb-3")  # fmt: skip
+    return [status, schedule_form.schedule_modal(schedule, is_open=open_schedule)]
+
+
+def layout(report_id: str = "", schedule: str = "", **_query: str) -> html.Div:
     user = access.current()
     if user is None or not user.may(Leaf.ANALYTICS):
         return shell.forbidden("Your role does not include the Analytics Hub.")
@@ -71,6 +89,7 @@ def layout(report_id: str = "", **_query: str) -> html.Div:
     if report is None:
         return shell.not_found(*REPORT_NOT_FOUND)
     dataset = DATASETS.get(str(report.definition.get("dataset")))
+    status, schedule_dialog = _schedule_parts(user, report, open_schedule=schedule == "1")
     return html.Div(
         [
             dcc.Store(id=ids.REPORT_ID, data=report.id),
@@ -85,10 +104,12 @@ def layout(report_id: str = "", **_query: str) -> html.Div:
                     _actions(user, report),
                 ],
                 className="d-flex justify-content-between align-items-start flex-wrap gap-3 "
-                "mb-3",
+                "mb-2",
             ),
+            status,
             dbc.Card(dbc.CardBody(_body(user, report))),
             _delete_modal(report),
+            schedule_dialog,
         ],
         id="hub-report",
     )  # fmt: skip

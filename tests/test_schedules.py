@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import socket
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -25,6 +24,7 @@ from errors import BadDefinition
 from jobs import queues
 from jobs.mailer import outbox_messages
 from jobs.schedules import deliver_due_schedules
+from tests.browser import free_port
 from tests.conftest import Hub
 
 NOW = dt.datetime.now(dt.UTC)
@@ -120,17 +120,11 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
     """A real SMTP server on 127.0.0.1, named by SMTP_URL; MAILER_FROM set."""
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{port}")

@@ -1,0 +1,192 @@
+"""The Schedule dialog of a saved report: email it daily or weekly to up to 20 people.
+
+The dialog is a keyboard-friendly form (frequency, hour in UTC, weekday for weekly,
+recipients one per line or comma-separated) with inline errors from db.schedules'
+validation. Saving or stopping needs `reports.manage` and the report's dataset leaf,
+checked again here on the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, html, no_update
+
+import access
+from access import HubUser, Leaf
+from components import ids
+from db import engines
+from db.reports import get_report
+from db.schedules import WEEKDAYS, Schedule, get_schedule, parse_schedule, remove_schedule
+from db.schedules import save_schedule as store_schedule
+from errors import BadDefinition, NotFound
+from jobs.exports import dataset_leaf
+
+OPEN = "report-schedule"
+MODAL = "report-schedule-modal"
+FREQUENCY = "schedule-frequency"
+HOUR = "schedule-hour"
+WEEKDAY = "schedule-weekday"
+WEEKDAY_BOX = "schedule-weekday-box"
+RECIPIENTS = "schedule-recipients"
+SAVE = "schedule-save"
+REMOVE = "schedule-remove"
+CANCEL = "schedule-cancel"
+STATUS = "report-schedule-status"
+FEEDBACK = "schedule-feedback"
+FIELDS = ("frequency", "hour", "weekday", "recipients")
+
+
+def error_slot(field: str) -> str:
+    return f"schedule-error-{field}"
+
+
+def status_text(schedule: Schedule | None) -> str:
+    if schedule is None:
+        return "Not emailed. Use Schedule to send it on a cadence."
+    count = len(schedule.recipients)
+    sent = f"; last sent {schedule.last_sent_on.isoformat()}" if schedule.last_sent_on else ""
+    return f"Emailed {schedule.cadence()} to {count} recipient{'s' * (count != 1)}{sent}."
+
+
+def schedule_button() -> dbc.Button:
+    return dbc.Button("Schedule", id=OPEN, size="sm", color="secondary", outline=True,
+                      className="me-2")  # fmt: skip
+
+
+def _field(label: str, control: Any, field: str, help_text: str = "") -> html.Div:
+    return html.Div(
+        [
+            dbc.Label(label, html_for=control.id, className="fw-semibold small"),
+            control,
+            html.Div(help_text, className="form-text") if help_text else None,
+            html.Div(id=error_slot(field), className="invalid-feedback d-block", role="alert"),
+        ],
+        className="mb-3",
+    )
+
+
+def schedule_modal(schedule: Schedule | None, *, is_open: bool = False) -> dbc.Modal:
+    """The dialog, pre-filled with the current schedule (or daily at 07:00)."""
+    weekly = schedule is not None and schedule.frequency == "weekly"
+    form = [
+        _field("Frequency", dbc.RadioItems(
+            id=FREQUENCY, inline=True, value=schedule.frequency if schedule else "daily",
+            options=[{"label": "Daily", "value": "daily"},
+                     {"label": "Weekly", "value": "weekly"}]), "frequency"),
+        _field("Hour (UTC)", dbc.Select(
+            id=HOUR, value=str(schedule.hour if schedule else 7),
+            options=[{"label": f"{h:02d}:00 UTC", "value": str(h)} for h in range(24)]),
+            "hour", "Sent within the hour, at five past."),
+        html.Div(_field("Weekday", dbc.Select(
+            id=WEEKDAY, value=str(schedule.weekday if weekly and schedule else 1),
+            options=[{"label": name, "value": str(i)} for i, name in enumerate(WEEKDAYS, 1)]),
+            "weekday"), id=WEEKDAY_BOX, hidden=not weekly),
+        _field("Recipients", dbc.Textarea(
+            id=RECIPIENTS, rows=4, placeholder="ann@example.com\nbo@example.com",
+            value="\n".join(schedule.recipients) if schedule else ""),
+            "recipients", "Up to 20 addresses, one per line or separated by commas."),
+    ]  # fmt: skip
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle("Email this report")),
+            dbc.ModalBody([
+                html.P("Recipients get a summary of the report in the email and every row "
+                       "(up to 5000) as a CSV attachment.", className="text-body-secondary"),
+                *form,
+                html.Div(id=FEEDBACK, role="status"),
+            ]),
+            dbc.ModalFooter([
+                dbc.Button("Stop emails", id=REMOVE, color="danger", outline=True,
+                           className="me-auto", style={} if schedule else {"display": "none"}),
+                dbc.Button("Cancel", id=CANCEL, color="secondary", outline=True),
+                dbc.Button("Save schedule", id=SAVE, color="primary"),
+            ]),
+        ],
+        id=MODAL, is_open=is_open,
+    )  # fmt: skip
+
+
+def _manageable_report(report_id: int) -> HubUser:
+    """The user, when they may manage this report's schedule; 403 / 404 otherwise."""
+    user = access.require(Leaf.REPORTS_MANAGE)
+    report = get_report(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
+    if report is None:
+        raise NotFound("There is no such report.")
+    access.require(Leaf(dataset_leaf(report)))
+    return user
+
+
+@callback(
+    Output(WEEKDAY_BOX, "hidden"),
+    Input(FREQUENCY, "value"),
+)
+def show_weekday(frequency: str | None) -> bool:
+    return frequency != "weekly"
+
+
+@callback(
+    Output(MODAL, "is_open", allow_duplicate=True),
+    Input(OPEN, "n_clicks"),
+    Input(CANCEL, "n_clicks"),
+    prevent_initial_call=True,
+)
+def toggle(opened: int | None, cancelled: int | None) -> bool:
+    access.require(Leaf.REPORTS_MANAGE)
+    if not (opened or cancelled):  # Dash may call it when the page's components arrive
+        return no_update
+    return dash.ctx.triggered_id == OPEN
+
+
+@callback(
+    Output(MODAL, "is_open", allow_duplicate=True),
+    Output(STATUS, "children", allow_duplicate=True),
+    Output(REMOVE, "style", allow_duplicate=True),
+    Output(FEEDBACK, "children"),
+    *(Output(error_slot(f), "children") for f in FIELDS),
+    Input(SAVE, "n_clicks"),
+    State(FREQUENCY, "value"),
+    State(HOUR, "value"),
+    State(WEEKDAY, "value"),
+    State(RECIPIENTS, "value"),
+    State(ids.REPORT_ID, "data"),
+    prevent_initial_call=True,
+)
+def save(
+    clicks: int | None, frequency: str, hour: str, weekday: str, recipients: str, report_id: int
+) -> tuple[Any, ...]:
+    user = _manageable_report(report_id)
+    if not clicks:
+        return (no_update,) * (4 + len(FIELDS))
+    raw = {"frequency": frequency, "hour": hour, "weekday": weekday,
+           "recipients": recipients or ""}  # fmt: skip
+    try:
+        schedule = parse_schedule(report_id, raw)
+    except BadDefinition as bad:
+        errors = {f: "; ".join(m for p, m in bad.issues if p == f) for f in FIELDS}
+        return (True, no_update, no_update, "", *(errors[f] for f in FIELDS))
+    saved = store_schedule(engines.default().web, tenant_id=user.tenant_id, user_id=user.id,
+                           schedule=schedule)  # fmt: skip
+    return (False, status_text(saved), {}, "", *("" for _ in FIELDS))
+
+
+@callback(
+    Output(MODAL, "is_open", allow_duplicate=True),
+    Output(STATUS, "children", allow_duplicate=True),
+    Output(REMOVE, "style", allow_duplicate=True),
+    Input(REMOVE, "n_clicks"),
+    State(ids.REPORT_ID, "data"),
+    prevent_initial_call=True,
+)
+def remove(clicks: int | None, report_id: int) -> tuple[Any, ...]:
+    user = _manageable_report(report_id)
+    if not clicks:
+        return no_update, no_update, no_update
+    remove_schedule(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
+    return False, status_text(None), {"display": "none"}
+
+
+def current_schedule(user: HubUser, report_id: int) -> Schedule | None:
+    return get_schedule(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)

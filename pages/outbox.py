@@ -1,0 +1,87 @@
+"""/admin/analytics/outbox — scheduled emails kept in the Maildir outbox (no SMTP_URL).
+
+For people who schedule reports (`reports.manage`): their tenant's messages, newest
+first, each with its recipients, attachment and the email as recipients see it. Mail
+of a dataset the user may not read (telemetry) is left out.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import html
+
+import access
+import config
+from access import Leaf
+from components import shell
+from jobs.mailer import OutboxMessage, outbox_messages
+
+dash.register_page(__name__, path="/admin/analytics/outbox", title="Outbox · Analytics Hub")
+
+
+def _item(message: OutboxMessage) -> dbc.AccordionItem:
+    sent = message.sent_at.strftime("%Y-%m-%d %H:%M UTC") if message.sent_at else "—"
+    return dbc.AccordionItem(
+        [
+            html.Dl(
+                [
+                    html.Dt("To", className="col-sm-2"),
+                    html.Dd(message.recipients, className="col-sm-10"),
+                    html.Dt("Attached", className="col-sm-2"),
+                    html.Dd(", ".join(message.attachments) or "—", className="col-sm-10"),
+                ],
+                className="row small mb-2",
+            ),
+            html.Iframe(
+                srcDoc=message.html, sandbox="", title=message.subject, className="hub-mail-preview"
+            ),
+        ],
+        title=f"{message.subject} · {sent}",
+        item_id=message.key,
+    )
+
+
+def layout(**_query: str) -> html.Div:
+    user = access.current()
+    if user is None or not user.may(Leaf.REPORTS_MANAGE):
+        return shell.forbidden("The outbox is for people who schedule reports.")
+    settings = config.load()
+    messages = [
+        m
+        for m in outbox_messages(settings.outbox, tenant_id=user.tenant_id)
+        if m.leaf is None or user.may(Leaf(m.leaf))
+    ]
+    if settings.smtp_url:
+        intro = (
+            "Scheduled emails go out through your mail server (SMTP_URL). Messages "
+            "from before it was set up are kept here."
+        )
+    else:
+        intro = (
+            "No mail server is set up (SMTP_URL), so scheduled emails are kept here "
+            "instead of being sent. The newest 50 are shown."
+        )
+    body = (
+        dbc.Accordion(
+            [_item(m) for m in messages],
+            start_collapsed=True,
+            always_open=True,
+            id="hub-outbox-list",
+        )
+        if messages
+        else html.Div(
+            "No scheduled email yet. Schedule a report from its page; it is "
+            "emailed at five past its hour (UTC).",
+            className="hub-empty-state",
+        )
+    )
+    return html.Div(
+        [
+            html.Div(html.A("← Analytics", href="/admin/analytics"), className="small mb-2"),
+            html.H1("Outbox", className="h3 mb-1"),
+            html.P(intro, className="text-body-secondary"),
+            body,
+        ],
+        id="hub-outbox",
+    )

@@ -1,0 +1,151 @@
+"""The Schedule dialog and the Outbox in headless Chromium, and their server-side checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import dash
+import flask
+import pytest
+import sqlalchemy as sa
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from db import schema as s
+from jobs.schedules import deliver_due_schedules
+from tests import browser
+from tests.conftest import Hub
+from tests.web import sign_in
+
+pytestmark = pytest.mark.browser
+NAME = "Chat engagement by mail"
+DEFINITION = {"dataset": "chat", "measures": ["conversations", "engaged"],
+              "dimensions": [{"id": "time", "grain": "week"}],
+              "date_range": {"preset": "30d"}, "viz": "line"}  # fmt: skip
+
+
+@pytest.fixture
+def report(hub: Hub) -> Iterator[int]:
+    acme = hub.tenant_id("acme")
+    with hub.cron.begin() as conn:
+        report_id = conn.scalar(
+            sa.insert(s.reports)
+            .values(tenant_id=acme, name=NAME, definition=DEFINITION)
+            .returning(s.reports.c.id)
+        )
+    try:
+        yield report_id
+    finally:
+        with hub.cron.begin() as conn:
+            conn.execute(sa.delete(s.reports).where(s.reports.c.id == report_id))
+
+
+def _schedule_row(hub: Hub, report_id: int) -> tuple[object, ...] | None:
+    t = s.report_schedules
+    with hub.cron.connect() as conn:
+        row = conn.execute(
+            sa.select(t.c.frequency, t.c.hour, t.c.weekday, t.c.recipients).where(
+                t.c.report_id == report_id
+            )
+        ).one_or_none()
+    return None if row is None else tuple(row)
+
+
+def _text_is(driver: webdriver.Chrome, element_id: str, text: str) -> None:
+    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, element_id).text == text)
+
+
+def test_analyst_schedules_a_report_and_reads_it_in_the_outbox(
+    hub: Hub,
+    base_url: str,
+    driver: webdriver.Chrome,
+    report: int,
+    artifacts: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From the landing's Schedule link: a bad address is named inline, the fixed weekly
+    schedule is stored, the email lands in the outbox, and Stop emails ends it."""
+    browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
+    browser.wait_for(driver, "#hub-report-list")
+    driver.find_element(By.CSS_SELECTOR, f"a[href='/admin/analytics/reports/{report}?schedule=1']"
+                        ).click()  # fmt: skip
+    browser.wait_for(driver, "#report-schedule-modal #schedule-recipients")
+    driver.find_element(By.XPATH, "//label[text()='Weekly']").click()
+    browser.wait_for(driver, "#schedule-weekday")
+    today = dt.datetime.now(dt.UTC)
+    Select(driver.find_element(By.ID, "schedule-weekday")).select_by_value(str(today.isoweekday()))
+    Select(driver.find_element(By.ID, "schedule-hour")).select_by_value("0")
+    recipients = driver.find_element(By.ID, "schedule-recipients")
+    recipients.send_keys("ann@acme.example\nnot an address")
+    driver.find_element(By.ID, "schedule-save").click()
+    _text_is(driver, "schedule-error-recipients", "“not an address” is not a valid email address")
+    assert _schedule_row(hub, report) is None
+    recipients.send_keys(Keys.CONTROL, "a")  # clear() would not tell React
+    recipients.send_keys(Keys.DELETE, "ann@acme.example, Bo@Acme.example")
+    driver.find_element(By.ID, "schedule-save").click()
+    weekday = today.strftime("%A")
+    _text_is(driver, "report-schedule-status",
+             f"Emailed weekly on {weekday} at 00:00 UTC to 2 recipients.")  # fmt: skip
+    assert _schedule_row(hub, report) == (
+        "weekly",
+        0,
+        today.isoweekday(),
+        ["ann@acme.example", "Bo@acme.example"],
+    )
+    driver.refresh()
+    _text_is(driver, "report-schedule-status",
+             f"Emailed weekly on {weekday} at 00:00 UTC to 2 recipients.")  # fmt: skip
+
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    monkeypatch.setenv("MAILER_FROM", "reports@hub.example")
+    assert (hub.tenant_id("acme"), report) in deliver_due_schedules().sent
+    driver.get(f"{base_url}/admin/analytics/outbox")
+    browser.wait_for(driver, "#hub-outbox-list")
+    subject = f"{NAME} — weekly report, {today.date().isoformat()}"
+    assert any(b.text.startswith(subject)
+               for b in driver.find_elements(By.CSS_SELECTOR, ".accordion-button"))  # fmt: skip
+    driver.find_element(By.XPATH, f"//button[starts-with(normalize-space(), '{subject}')]").click()
+    browser.wait_for(driver, ".hub-mail-preview")
+    driver.save_screenshot(str(artifacts / "outbox.png"))
+
+    driver.get(f"{base_url}/admin/analytics/reports/{report}")
+    browser.wait_for(driver, "#report-schedule").click()
+    browser.wait_for(driver, "#schedule-remove").click()
+    _text_is(driver, "report-schedule-status", "Not emailed. Use Schedule to send it on a cadence.")
+    assert _schedule_row(hub, report) is None
+
+
+def test_viewer_cannot_schedule_or_read_the_outbox(
+    hub: Hub, base_url: str, driver: webdriver.Chrome, report: int, flask_app: flask.Flask
+) -> None:
+    """No Schedule button, no Outbox link or page, and the save callback is refused."""
+    browser.sign_in(driver, base_url, "viewer@acme.example", "demo-password")
+    driver.get(f"{base_url}/admin/analytics/reports/{report}?schedule=1")
+    browser.wait_for(driver, "#report-name")
+    assert not driver.find_elements(By.ID, "report-schedule")
+    assert not driver.find_elements(By.ID, "report-schedule-modal")
+    assert not driver.find_elements(By.LINK_TEXT, "Outbox")
+    driver.get(f"{base_url}/admin/analytics/outbox")
+    browser.wait_for(driver, "#hub-forbidden")
+
+    client = flask_app.test_client()
+    sign_in(client, "viewer@acme.example")
+    output = next(k for k in dash.get_app().callback_map if "schedule-feedback.children" in k)
+    outputs = [dict(zip(("id", "property"), part.split(".", 1), strict=True))
+               for part in output.strip(".").split("...")]  # fmt: skip
+    state = {"schedule-frequency": "daily", "schedule-hour": "0", "schedule-weekday": "1",
+             "schedule-recipients": "spy@evil.example", "report-id": report}  # fmt: skip
+    response = client.post("/_dash-update-component", json={
+        "output": output,
+        "outputs": outputs,
+        "inputs": [{"id": "schedule-save", "property": "n_clicks", "value": 1}],
+        "state": [{"id": k, "property": "data" if k == "report-id" else "value", "value": v}
+                  for k, v in state.items()],
+        "changedPropIds": ["schedule-save.n_clicks"],
+    })  # fmt: skip
+    assert "does not grant comerix.insights.reports.manage" in response.get_data(as_text=True)
+    assert _schedule_row(hub, report) is None
