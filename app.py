@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 import config
 import login
+from api import dashboard as dashboard_api
 from api import exports as exports_api
 from api import reports as reports_api
 from components import ids, shell
@@ -29,7 +30,11 @@ log = logging.getLogger("hub")
 PUBLIC_PREFIXES = ("/login", "/logout", "/assets/", "/_dash-component-suites/", "/healthz")
 PUBLIC_PATHS = ("/_favicon.ico", "/favicon.ico")
 # GET routes that answer JSON: signed out, they say 401 rather than redirect.
-JSON_ROUTES = ("/admin/analytics/reports/suggest", "/admin/analytics/exports/")
+JSON_ROUTES = (
+    "/admin/analytics/reports/suggest",
+    "/admin/analytics/exports/",
+    "/admin/analytics/dashboard/layout",
+)
 
 
 def _is_page_request() -> bool:
@@ -113,6 +118,7 @@ def create_app(settings: config.Settings | None = None) -> dash.Dash:
     server.before_request(_check_request_origin)
     server.register_blueprint(reports_api.blueprint)
     server.register_blueprint(exports_api.blueprint)
+    server.register_blueprint(dashboard_api.blueprint)
     server.register_error_handler(HubError, _error_response)
     server.register_error_handler(Exception, _internal)
     server.add_url_rule("/healthz", "healthz", lambda: {"ok": True})

@@ -19,10 +19,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 import runtime
 from bench.harness import throwaway_hub, timings
@@ -33,6 +35,7 @@ from datasets.validate import validate
 from db import accounts, demo, engines, seed
 from db.rollups import refresh_rollups
 from db.tenancy import tenant_transaction
+from errors import ReportTimeout
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -86,6 +89,8 @@ FROM generate_series(1::bigint, :rows) AS n,
      (SELECT array_agg(id ORDER BY id) AS ids FROM ins_goals WHERE tenant_id = :t) AS g,
      (SELECT array_agg(id ORDER BY id) AS ids FROM fs_flows WHERE tenant_id = :t) AS f
 """
+TIME_INDEX = {"ins_goal_completions": "ins_goal_completions_tenant_completed",
+              "ins_telemetry_events": "ins_telemetry_events_tenant_occurred"}  # fmt: skip
 TOP_UP_EVENTS = """
 INSERT INTO ins_telemetry_events (tenant_id, event_name, properties, occurred_at)
 SELECT :t, (ARRAY['page_viewed', 'widget_opened', 'typing_started', 'link_clicked',
@@ -100,6 +105,19 @@ def _top_up(conn: sa.Connection, tenant_id: int, table: str, target: int, sql: s
                        {"t": tenant_id})  # fmt: skip
     if have < target:
         conn.execute(sa.text(sql), {"t": tenant_id, "rows": target - have})
+
+
+def _store_in_time_order() -> None:
+    """CLUSTERs the topped-up tables by time (as the owner): an append-only ledger written
+    as things happen is stored in time order; the top-up's random times are not."""
+    owner = engines.create(os.environ["DATABASE_URL"], pool_size=1)
+    try:
+        with owner.connect() as conn:
+            for table, index in TIME_INDEX.items():
+                conn.execute(sa.text(f"CLUSTER {table} USING {index}"))
+            conn.commit()
+    finally:
+        owner.dispose()
 
 
 def _seed(per_day: float) -> int:
@@ -123,6 +141,7 @@ def _seed(per_day: float) -> int:
         scale = per_day / 13000
         _top_up(conn, tenant_id, "ins_goal_completions", int(5_000_000 * scale), TOP_UP_COMPLETIONS)
         _top_up(conn, tenant_id, "ins_telemetry_events", int(10_000_000 * scale), TOP_UP_EVENTS)
+    _store_in_time_order()
     refresh_rollups(hub.cron)
     with hub.cron.begin() as conn:
         conn.execute(sa.text("ANALYZE"))
@@ -164,7 +183,14 @@ def _measure(args: argparse.Namespace) -> dict[str, object]:
                 with tenant_transaction(web, tenant_id=tenant_id) as conn:
                     return conn.execute(select).all()
 
-            hub_t, bare_t = timings(runner, args.repeat), timings(bare, args.repeat)
+            try:
+                hub_t, bare_t = timings(runner, args.repeat), timings(bare, args.repeat)
+            except (ReportTimeout, OperationalError):  # the 15 s statement timeout
+                rows.append({"line": line, "dataset": dataset, "days": days,
+                             "targeted": targeted, "timed_out": True,
+                             "meets_targets": False})  # fmt: skip
+                print(f"{line:<21} {days:>3} d  stopped by the statement timeout  MISSED")
+                continue
             ratio = hub_t["median_ms"] / bare_t["median_ms"]
             light = (
                 ratio <= OVERHEAD_RATIO or hub_t["median_ms"] - bare_t["median_ms"] <= OVERHEAD_MS

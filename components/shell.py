@@ -15,7 +15,10 @@ def _sections() -> dbc.Nav:
     user = access.current()
     if user is None or not user.may(Leaf.ANALYTICS):
         return dbc.Nav()
-    links = [dbc.NavLink("Reports", href="/admin/analytics", active="exact")]
+    links = [
+        dbc.NavLink("Reports", href="/admin/analytics", active="exact"),
+        dbc.NavLink("Dashboard", href="/admin/analytics/dashboard", active="exact"),
+    ]
     if user.may(Leaf.REPORTS_MANAGE):
         links.append(dbc.NavLink("Outbox", href="/admin/analytics/outbox", active="exact"))
     return dbc.Nav(links, navbar=True, className="me-auto", id="hub-sections")

@@ -12,6 +12,7 @@ import access
 from access import HubUser, Leaf
 from components import ids, shell
 from components.export_controls import export_controls
+from components.pin_control import pin_button
 from datasets.registry import DATASETS
 from datasets.templates import TEMPLATES, Template
 from datasets.validate import is_clean_text
@@ -62,6 +63,7 @@ def _report_row(user: HubUser, report: ReportSummary) -> html.Tr:
                className="small me-2", title="Open in the builder"),
         html.A("Schedule", href=f"/admin/analytics/reports/{report.id}?schedule=1",
                className="small me-2", title="Email this report daily or weekly"),
+        pin_button(report.id, report.is_pinned, small_link=True),
     ] if user.may(Leaf.REPORTS_MANAGE) else []  # fmt: skip
     return html.Tr(
         [

@@ -12,11 +12,12 @@ import access
 from access import HubUser, Leaf
 from components import ids, schedule_form, shell
 from components.export_controls import export_controls
+from components.pin_control import pin_button
 from components.report_view import REPORT_NOT_FOUND, find_report, render_result
 from datasets.builder import preview
 from datasets.model import Mode
 from datasets.registry import DATASETS
-from db import engines
+from db import engines, pins
 from db.reports import SavedReport, delete_report, duplicate_report
 from jobs.exports import dataset_leaf
 
@@ -36,7 +37,13 @@ def _actions(user: HubUser, report: SavedReport) -> html.Div:
         buttons = [
             dbc.Button("Edit", href=f"/admin/analytics/reports/{report.id}/edit", size="sm",
                        color="primary", className="me-2", id="report-edit"),
-            schedule_form.schedule_button() if _may_schedule(user, report) else None,
+            *(
+                [pin_button(report.id, pins.is_pinned(engines.default().web,
+                                                      tenant_id=user.tenant_id,
+                                                      report_id=report.id)),
+                 schedule_form.schedule_button()]
+                if _may_schedule(user, report) else []
+            ),
             dbc.Button("Duplicate", id=ids.REPORT_DUPLICATE, size="sm", color="secondary",
                        outline=True, className="me-2"),
             dbc.Button("Delete", id=ids.REPORT_DELETE, size="sm", color="danger", outline=True,

@@ -1,0 +1,35 @@
+"""/admin/analytics/dashboard/layout: the pinned-reports grid as JSON.
+
+GET  answers {"cards": [{"report_id", "position", "span", "name"}, …]} in grid order
+     (analytics leaf).
+PUT  takes {"cards": [{"report_id", "span"}, …]} in the new order (reports.manage):
+     spans are 4, 6, 8 or 12 columns; a pinned report left out is un-pinned. Answers
+     the saved grid like GET; a bad body is a 400 naming each bad field.
+"""
+
+from __future__ import annotations
+
+import flask
+
+import access
+from access import Leaf
+from db import engines, pins
+
+blueprint = flask.Blueprint("dashboard_api", __name__, url_prefix="/admin/analytics/dashboard")
+
+
+def _grid(cards: list[pins.Card]) -> flask.Response:
+    return flask.jsonify({"cards": [card.to_json() for card in cards]})
+
+
+@blueprint.get("/layout")
+def layout() -> flask.Response:
+    user = access.require(Leaf.ANALYTICS)
+    return _grid(pins.list_cards(engines.default().web, tenant_id=user.tenant_id))
+
+
+@blueprint.put("/layout")
+def save_layout() -> flask.Response:
+    user = access.require(Leaf.REPORTS_MANAGE)
+    cards = pins.parse_layout(flask.request.get_json(silent=True))
+    return _grid(pins.save_layout(engines.default().web, tenant_id=user.tenant_id, cards=cards))

@@ -1,0 +1,64 @@
+"""The Pin / Unpin button of a saved report (report page and landing rows).
+
+Pinning adds the report as a card at the end of the dashboard grid; un-pinning removes
+its card. Needs `reports.manage` and the report's dataset leaf, checked on the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import MATCH, Input, Output, State, callback, no_update
+
+import access
+from access import Leaf
+from db import engines, pins
+from db.reports import get_report
+from errors import NotFound
+from jobs.exports import dataset_leaf
+
+
+def pin_id(report_id: Any) -> dict[str, Any]:
+    return {"type": "pin-toggle", "report": report_id}
+
+
+def _label(is_pinned: bool) -> str:
+    return "Unpin" if is_pinned else "Pin"
+
+
+def _title(is_pinned: bool) -> str:
+    return "Remove its card from the dashboard" if is_pinned else "Add it to the dashboard"
+
+
+def pin_button(report_id: int, is_pinned: bool, *, small_link: bool = False) -> dbc.Button:
+    style = {"color": "link", "className": "small me-2 p-0 align-baseline"} if small_link else {
+        "color": "secondary", "outline": True, "size": "sm", "className": "me-2"}  # fmt: skip
+    return dbc.Button(_label(is_pinned), id=pin_id(report_id), title=_title(is_pinned),
+                      value="pinned" if is_pinned else "", **style)  # fmt: skip
+
+
+@callback(
+    Output(pin_id(MATCH), "children"),
+    Output(pin_id(MATCH), "value"),
+    Output(pin_id(MATCH), "title"),
+    Input(pin_id(MATCH), "n_clicks"),
+    State(pin_id(MATCH), "value"),
+    State(pin_id(MATCH), "id"),
+    prevent_initial_call=True,
+)
+def toggle_pin(clicks: int | None, value: str, button: dict[str, Any]) -> tuple[Any, ...]:
+    user = access.require(Leaf.REPORTS_MANAGE)
+    if not clicks:  # Dash may call it when the page's components arrive
+        return no_update, no_update, no_update
+    web, report_id = engines.default().web, int(button["report"])
+    report = get_report(web, tenant_id=user.tenant_id, report_id=report_id)
+    if report is None:
+        raise NotFound("There is no such report.")
+    access.require(Leaf(dataset_leaf(report)))
+    if value == "pinned":
+        pins.unpin(web, tenant_id=user.tenant_id, report_id=report_id)
+    else:
+        pins.pin(web, tenant_id=user.tenant_id, report_id=report_id)
+    is_pinned = value != "pinned"
+    return _label(is_pinned), "pinned" if is_pinned else "", _title(is_pinned)

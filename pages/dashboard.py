@@ -1,0 +1,180 @@
+"""/admin/analytics/dashboard — the Pulse overview, live activity and pinned reports.
+
+Anyone with the analytics leaf sees it; people with `reports.manage` also arrange the
+grid: card width (4, 6, 8 or 12 columns), order (buttons, or drag a card onto another),
+and un-pin (the button, or drag a card off the grid). Every arrangement is saved
+through db.pins, as the /admin/analytics/dashboard/layout route does. The Pulse and the
+cards re-run every minute, the activity feed every 20 seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, MATCH, Input, Output, callback, dcc, html, no_update
+
+import access
+from access import HubUser, Leaf
+from components import charts, dashboard, shell
+from components.report_view import run_summary
+from datasets.builder import preview
+from datasets.model import Mode, Viz
+from datasets.pulse import DEFAULT_RANGE, RANGES, pulse
+from db import engines, pins
+from db.activity import recent_activity
+from db.reports import get_report
+
+dash.register_page(__name__, path="/admin/analytics/dashboard", title="Dashboard · Analytics Hub")
+
+RANGE = "dashboard-range"
+PULSE = "dashboard-pulse"
+ACTIVITY = "dashboard-activity"
+GRID = "dashboard-grid"
+VERSION = "dashboard-version"  # bumped after the grid changes (also by assets/dashboard.js)
+TICK = "dashboard-tick"
+FEED_TICK = "dashboard-feed-tick"
+REFRESH_MS, FEED_REFRESH_MS = 60_000, 20_000
+
+
+def _grid(user: HubUser) -> Any:
+    cards = pins.list_cards(engines.default().web, tenant_id=user.tenant_id)
+    if not cards:
+        hint = (
+            "Pin a report from its page or from the saved reports list to see it here."
+            if user.may(Leaf.REPORTS_MANAGE)
+            else "Nothing is pinned yet. People who build reports can pin them here."
+        )
+        return html.Div(hint, className="hub-empty-state", id="dashboard-empty")
+    manage = user.may(Leaf.REPORTS_MANAGE)
+    return dbc.Row(
+        [dashboard.card_view(c, manage=manage, first=i == 0, last=i == len(cards) - 1)
+         for i, c in enumerate(cards)],
+        className="hub-pin-grid", id="dashboard-cards",
+    )  # fmt: skip
+
+
+def layout(**_query: str) -> html.Div:
+    user = access.current()
+    if user is None or not user.may(Leaf.ANALYTICS):
+        return shell.forbidden("Your role does not include the Analytics Hub.")
+    range_picker = dbc.Select(
+        id=RANGE, value=DEFAULT_RANGE, size="sm", className="hub-range-select",
+        options=[{"label": label, "value": value} for value, label in RANGES.items()],
+    )  # fmt: skip
+    arrange = (" Drag a card by its header onto another to reorder it, or off the grid to "
+               "un-pin it.") if user.may(Leaf.REPORTS_MANAGE) else ""  # fmt: skip
+    return html.Div(
+        [
+            dcc.Store(id=VERSION, data=0),
+            dcc.Interval(id=TICK, interval=REFRESH_MS),
+            dcc.Interval(id=FEED_TICK, interval=FEED_REFRESH_MS),
+            html.Div(
+                [html.H1("Dashboard", className="h3 mb-0"),
+                 html.Div([dbc.Label("Range", html_for=RANGE, className="small mb-0 me-2"),
+                           range_picker], className="d-flex align-items-center")],
+                className="d-flex justify-content-between align-items-center mb-3",
+            ),
+            dbc.Row([
+                dbc.Col(dbc.Card([
+                    dbc.CardHeader(html.H2("Pulse", className="h6 mb-0")),
+                    dbc.CardBody(dcc.Loading(html.Div(id=PULSE))),
+                ], className="h-100"), lg=8, className="mb-3"),
+                dbc.Col(dbc.Card([
+                    dbc.CardHeader(html.H2("Live activity", className="h6 mb-0")),
+                    dbc.CardBody(html.Div(id=ACTIVITY), className="hub-activity"),
+                ], className="h-100"), lg=4, className="mb-3"),
+            ]),
+            html.H2("Pinned reports", className="h5 mt-2 mb-1"),
+            html.P("Each card runs its report live." + arrange,
+                   className="text-body-secondary small"),
+            html.Div(_grid(user), id=GRID),
+        ],
+        id="hub-dashboard",
+    )  # fmt: skip
+
+
+@callback(Output(PULSE, "children"), Input(RANGE, "value"), Input(TICK, "n_intervals"))
+def render_pulse(preset: str | None, _tick: int | None) -> html.Div:
+    user = access.require(Leaf.ANALYTICS)
+    return dashboard.pulse_view(pulse(user.tenant_id, preset or DEFAULT_RANGE))
+
+
+@callback(Output(ACTIVITY, "children"), Input(FEED_TICK, "n_intervals"))
+def render_activity(_tick: int | None) -> Any:
+    user = access.require(Leaf.ANALYTICS)
+    feed = recent_activity(engines.default().web, tenant_id=user.tenant_id)
+    return dashboard.activity_view(feed, dt.datetime.now(dt.UTC))
+
+
+@callback(
+    Output(dashboard.card_id("body", MATCH), "children"),
+    Input(dashboard.card_id("body", MATCH), "id"),
+    Input(TICK, "n_intervals"),
+)
+def render_card(body: dict[str, Any], _tick: int | None) -> Any:
+    """The card's report, run now (saved mode, 500 rows): its chart, or its table."""
+    user = access.require(Leaf.ANALYTICS)
+    report = get_report(engines.default().web, tenant_id=user.tenant_id,
+                        report_id=int(body["report"]))  # fmt: skip
+    if report is None:
+        return html.P("This report was deleted.", className="text-body-secondary")
+    outcome = preview(report.definition, user, mode=Mode.SAVED)
+    if outcome.result is None:
+        text = "; ".join(f"{path}: {message}" for path, message in outcome.issues)
+        return dbc.Alert(f"This report cannot run: {text}", color="warning", className="mb-0")
+    result = outcome.result
+    if result.frame.empty:
+        chart: Any = html.Div("No data for this range.", className="hub-empty-state")
+    elif result.definition.viz is Viz.TABLE:
+        chart = charts.table(result, grid_id=dashboard.card_id("table", report.id))
+    else:
+        height = 150 if result.definition.viz is Viz.KPI else 280
+        figure = charts.figure(result, outcome.previous).update_layout(height=height)
+        chart = dcc.Graph(figure=figure, config={"displaylogo": False, "responsive": True})
+    return html.Div([chart, run_summary(result)])
+
+
+@callback(
+    Output(VERSION, "data"),
+    Input(dashboard.card_id("span", ALL), "value"),
+    Input(dashboard.card_id("left", ALL), "n_clicks"),
+    Input(dashboard.card_id("right", ALL), "n_clicks"),
+    Input(dashboard.card_id("remove", ALL), "n_clicks"),
+    prevent_initial_call=True,
+)
+def arrange(*_inputs: list[Any]) -> float:
+    """Applies one card control (width, move, un-pin) to the saved grid."""
+    user = access.require(Leaf.REPORTS_MANAGE)
+    trigger, value = dash.ctx.triggered_id, dash.ctx.triggered[0]["value"]
+    if not isinstance(trigger, dict) or not value:  # components arriving, not a click
+        return no_update
+    part, report_id = trigger["type"].removeprefix("pin-card-"), trigger["report"]
+    web = engines.default().web
+    cards = [(c.report_id, c.span) for c in pins.list_cards(web, tenant_id=user.tenant_id)]
+    at = next((i for i, (r, _) in enumerate(cards) if r == report_id), None)
+    if at is None:
+        return no_update
+    match part:
+        case "span":
+            if int(value) == cards[at][1]:
+                return no_update
+            cards[at] = (report_id, int(value))
+        case "left" if at > 0:
+            cards[at - 1], cards[at] = cards[at], cards[at - 1]
+        case "right" if at < len(cards) - 1:
+            cards[at + 1], cards[at] = cards[at], cards[at + 1]
+        case "remove":
+            del cards[at]
+        case _:
+            return no_update
+    pins.save_layout(web, tenant_id=user.tenant_id, cards=cards)
+    return time.time()
+
+
+@callback(Output(GRID, "children"), Input(VERSION, "data"), prevent_initial_call=True)
+def render_grid(_version: float) -> Any:
+    return _grid(access.require(Leaf.ANALYTICS))

@@ -1,0 +1,239 @@
+"""The dashboard's data: pins and the layout route, the Pulse overview against hand SQL,
+and the activity feed, each under the tenant's row-level security."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import flask
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from datasets.formatting import format_duration, format_money
+from datasets.pulse import ATTENTION_SUCCESS_RATE, pulse
+from db import pins
+from db import schema as s
+from db.activity import recent_activity
+from tests.conftest import Hub
+from tests.web import sign_in
+
+NOW = dt.datetime.now(dt.UTC)
+TODAY = NOW.date()
+LAYOUT = "/admin/analytics/dashboard/layout"
+ORIGIN = {"Origin": "http://localhost"}
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), dt.UTC)
+
+
+def _since(days: int) -> dict[str, dt.datetime]:
+    """The last `days` UTC days including today, as [lo, hi)."""
+    return {"lo": _midnight(TODAY - dt.timedelta(days=days - 1)),
+            "hi": _midnight(TODAY + dt.timedelta(days=1))}  # fmt: skip
+
+
+def _hand(hub: Hub, sql: str, **params: Any) -> list[sa.Row[Any]]:
+    with hub.admin.connect() as conn:
+        return list(conn.execute(sa.text(sql), params))
+
+
+@pytest.fixture
+def reports(hub: Hub) -> Iterator[list[int]]:
+    """Three fresh Acme reports (none pinned), removed afterwards with their pins."""
+    acme = hub.tenant_id("acme")
+    definition = {"dataset": "chat", "measures": ["conversations"], "viz": "kpi"}
+    with hub.cron.begin() as conn:
+        ids = [
+            conn.scalar(sa.insert(s.reports).values(tenant_id=acme, name=f"Pin test {i}",
+                        definition=definition).returning(s.reports.c.id))
+            for i in range(3)
+        ]  # fmt: skip
+        conn.execute(sa.delete(s.dashboard_pins).where(s.dashboard_pins.c.tenant_id == acme))
+    yield ids
+    with hub.cron.begin() as conn:
+        conn.execute(sa.delete(s.reports).where(s.reports.c.id.in_(ids)))
+
+
+def _client(flask_app: flask.Flask, email: str) -> FlaskClient:
+    client = flask_app.test_client()
+    assert sign_in(client, email).status_code == 302
+    return client
+
+
+def test_pinning_appends_once_and_unpinning_removes(hub: Hub, reports: list[int]) -> None:
+    acme = hub.tenant_id("acme")
+    for report in (reports[1], reports[0], reports[1]):
+        pins.pin(hub.web, tenant_id=acme, report_id=report)
+    cards = pins.list_cards(hub.web, tenant_id=acme)
+    assert [(c.report_id, c.position, c.span) for c in cards] == [
+        (reports[1], 0, 6), (reports[0], 1, 6)
+    ]  # fmt: skip
+    assert pins.unpin(hub.web, tenant_id=acme, report_id=reports[1])
+    assert not pins.unpin(hub.web, tenant_id=acme, report_id=reports[1])
+    assert [c.report_id for c in pins.list_cards(hub.web, tenant_id=acme)] == [reports[0]]
+
+
+def test_another_tenant_cannot_pin_or_see_the_grid(hub: Hub, reports: list[int]) -> None:
+    acme, globex = hub.tenant_id("acme"), hub.tenant_id("globex")
+    pins.pin(hub.web, tenant_id=acme, report_id=reports[0])
+    with pytest.raises(Exception, match="no such report"):
+        pins.pin(hub.web, tenant_id=globex, report_id=reports[1])
+    assert all(c.report_id not in reports for c in pins.list_cards(hub.web, tenant_id=globex))
+
+
+def test_layout_route_orders_sizes_and_unpins(
+    hub: Hub, flask_app: flask.Flask, reports: list[int]
+) -> None:
+    """PUT gives the new order and spans; a pinned card left out is un-pinned; GET and the
+    database agree."""
+    acme = hub.tenant_id("acme")
+    for report in reports:
+        pins.pin(hub.web, tenant_id=acme, report_id=report)
+    analyst = _client(flask_app, "analyst@acme.example")
+    body = {"cards": [{"report_id": reports[2], "span": 12}, {"report_id": reports[0], "span": 4}]}
+    response = analyst.put(LAYOUT, json=body, headers=ORIGIN)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    expected = [
+        {"report_id": reports[2], "position": 0, "span": 12, "name": "Pin test 2"},
+        {"report_id": reports[0], "position": 1, "span": 4, "name": "Pin test 0"},
+    ]
+    assert response.get_json() == {"cards": expected}
+    assert analyst.get(LAYOUT).get_json() == {"cards": expected}
+    with hub.cron.connect() as conn:
+        p = s.dashboard_pins
+        rows = conn.execute(sa.select(p.c.report_id, p.c.position, p.c.span)
+                            .where(p.c.tenant_id == acme).order_by(p.c.position)).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [(reports[2], 0, 12), (reports[0], 1, 4)]
+
+
+PINNED = -1  # stands for the report the test pinned
+
+
+@pytest.mark.parametrize(
+    ("cards", "paths"),
+    [
+        ([{"report_id": "1", "span": 6}], ["cards[0].report_id"]),
+        ([{"report_id": PINNED, "span": 5}], ["cards[0].span"]),
+        ([{"report_id": PINNED, "span": True}], ["cards[0].span"]),
+        ([{"report_id": PINNED, "span": 6, "x": 1}], ["cards[0]"]),
+        ([{"report_id": PINNED}, {"report_id": PINNED}], ["cards"]),
+        ("all", ["cards"]),
+        ([{"report_id": 999_999_999, "span": 6}], ["cards[0].report_id"]),
+    ],
+)  # fmt: skip
+def test_bad_layouts_are_400_naming_the_field(
+    hub: Hub, flask_app: flask.Flask, reports: list[int], cards: Any, paths: list[str]
+) -> None:
+    """Nothing changes on a bad layout (unknown or other tenants' ids included)."""
+    acme = hub.tenant_id("acme")
+    pins.pin(hub.web, tenant_id=acme, report_id=reports[0])
+    if isinstance(cards, list):
+        cards = [c | {"report_id": reports[0]} if c.get("report_id") == PINNED else c
+                 for c in cards]  # fmt: skip
+    analyst = _client(flask_app, "analyst@acme.example")
+    response = analyst.put(LAYOUT, json={"cards": cards}, headers=ORIGIN)
+    assert response.status_code == 400
+    assert [e["path"] for e in response.get_json()["errors"]] == paths
+    assert [c.report_id for c in pins.list_cards(hub.web, tenant_id=acme)] == [reports[0]]
+    assert analyst.put(LAYOUT, json=[], headers=ORIGIN).status_code == 400
+
+
+def test_layout_route_access(hub: Hub, flask_app: flask.Flask, reports: list[int]) -> None:
+    """Viewers read the grid but may not change it; signed out is 401; a form post is
+    refused by the CSRF rule."""
+    acme = hub.tenant_id("acme")
+    pins.pin(hub.web, tenant_id=acme, report_id=reports[0])
+    viewer = _client(flask_app, "viewer@acme.example")
+    assert [c["report_id"] for c in viewer.get(LAYOUT).get_json()["cards"]] == [reports[0]]
+    refused = viewer.put(LAYOUT, json={"cards": []}, headers=ORIGIN)
+    assert refused.status_code == 403
+    assert flask_app.test_client().get(LAYOUT).status_code == 401
+    analyst = _client(flask_app, "analyst@acme.example")
+    form = analyst.put(LAYOUT, data={"cards": "[]"}, headers=ORIGIN)
+    assert form.status_code in (400, 403)
+    assert [c.report_id for c in pins.list_cards(hub.web, tenant_id=acme)] == [reports[0]]
+
+
+# ---- Pulse against hand SQL --------------------------------------------------------------
+
+
+def test_pulse_equals_hand_sql(hub: Hub) -> None:
+    acme = hub.tenant_id("acme")
+    got = pulse(acme, "30d")
+    started = "SELECT count(*) FROM chat_conversations WHERE tenant_id = :t AND started_at >= :lo "
+    (conversations,) = _hand(hub, started + "AND started_at < :hi", t=acme, **_since(14))[0]
+    assert int(got.hero.frame["conversations"].sum()) == conversations
+    assert len(got.hero.frame) == 14
+    runs, completed, finished, failed, avg_ms = _hand(hub, """
+        SELECT count(*), count(*) FILTER (WHERE status = 'completed'),
+               count(finished_at), count(*) FILTER (WHERE status = 'failed'), avg(duration_ms)
+        FROM fs_executions WHERE tenant_id = :t AND started_at >= :lo AND started_at < :hi
+    """, t=acme, **_since(30))[0]  # fmt: skip
+    row = got.strip.frame.iloc[0]
+    assert (row["total_runs"], row["failed"]) == (runs, failed)
+    assert float(row["success_rate"]) == pytest.approx(completed / finished, rel=1e-12)
+    assert format_duration(float(row["avg_duration"])) == format_duration(float(avg_ms))
+    cost, tokens = _hand(hub, """
+        SELECT sum(cost_usd), sum(total_tokens) FROM chat_messages
+        WHERE tenant_id = :t AND total_tokens IS NOT NULL AND created_at >= :lo AND created_at < :hi
+    """, t=acme, **_since(30))[0]  # fmt: skip
+    assert got.has_token_data()
+    assert format_money(got.tokens.frame.iloc[0]["cost"], "USD") == format_money(cost, "USD")
+    assert int(got.tokens.frame.iloc[0]["total_tokens"]) == tokens
+
+    by_flow = _hand(hub, """
+        SELECT f.name, count(*) AS runs, count(*) FILTER (WHERE e.status = 'failed') AS failed,
+               count(*) FILTER (WHERE e.status = 'completed')::numeric
+                   / nullif(count(e.finished_at), 0) AS rate
+        FROM fs_executions e JOIN fs_flows f ON f.tenant_id = e.tenant_id AND f.id = e.flow_id
+        WHERE e.tenant_id = :t AND e.started_at >= :lo AND e.started_at < :hi
+        GROUP BY f.name
+    """, t=acme, **_since(30))  # fmt: skip
+    top = sorted(by_flow, key=lambda r: (-r.runs, r.name))[:5]
+    assert list(got.top_flows().frame["flow"]) == [r.name for r in top]
+    needing = sorted((r for r in by_flow if r.failed and r.rate < ATTENTION_SUCCESS_RATE),
+                     key=lambda r: (-r.failed, r.name))[:5]  # fmt: skip
+    assert list(got.attention().frame["flow"]) == [r.name for r in needing]
+
+
+def test_token_spend_is_empty_without_token_data(hub: Hub) -> None:
+    """A tenant with no LLM messages has no token spend (the tile shows "—")."""
+    with hub.cron.begin() as conn:
+        tenant = conn.scalar(sa.text("INSERT INTO tenants (slug, name) VALUES "
+                                     "('quiet', 'Quiet') RETURNING id"))  # fmt: skip
+    try:
+        assert not pulse(tenant, "7d").has_token_data()
+    finally:
+        with hub.cron.begin() as conn:
+            conn.execute(sa.text("DELETE FROM tenants WHERE id = :t"), {"t": tenant})
+
+
+# ---- activity feed ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", ["acme", "globex"])
+def test_activity_feed_is_the_latest_past_events_of_the_tenant(hub: Hub, slug: str) -> None:
+    """Newest first, nothing in the future, only the tenant's own rows."""
+    tenant = hub.tenant_id(slug)
+    feed = recent_activity(hub.web, tenant_id=tenant, limit=12)
+    expected = _hand(hub, """
+        SELECT at, kind, title FROM (
+          SELECT c.completed_at AS at, 'conversion' AS kind, g.name AS title
+          FROM ins_goal_completions c JOIN ins_goals g ON g.tenant_id = c.tenant_id
+                                                      AND g.id = c.goal_id
+          WHERE c.tenant_id = :t AND c.completed_at <= now()
+          UNION ALL
+          SELECT e.finished_at, 'run', f.name FROM fs_executions e
+          JOIN fs_flows f ON f.tenant_id = e.tenant_id AND f.id = e.flow_id
+          WHERE e.tenant_id = :t AND e.finished_at <= now()
+          UNION ALL
+          SELECT started_at, 'conversation', channel FROM chat_conversations
+          WHERE tenant_id = :t AND started_at <= now()
+        ) x ORDER BY at DESC LIMIT 12
+    """, t=tenant)  # fmt: skip
+    assert len(feed) == 12
+    assert [(a.at, a.kind, a.title) for a in feed] == [tuple(r) for r in expected]

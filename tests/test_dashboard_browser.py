@@ -1,0 +1,144 @@
+"""The dashboard in headless Chromium: pin from the landing, the Pulse tiles, live cards,
+resizing, moving, dragging and un-pinning; a viewer sees it without the controls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from db import schema as s
+from tests import browser
+from tests.conftest import Hub
+
+pytestmark = pytest.mark.browser
+DEFINITIONS = {
+    "Dash: conversations KPI": {"dataset": "chat", "measures": ["conversations"],
+                                "date_range": {"preset": "30d"}, "viz": "kpi"},
+    "Dash: runs by status": {"dataset": "flow_runs", "measures": ["total_runs"],
+                             "dimensions": [{"id": "status"}], "date_range": {"preset": "30d"},
+                             "viz": "table"},
+    "Dash: conversions by channel": {"dataset": "conversions", "measures": ["conversions"],
+                             "dimensions": [{"id": "channel"}], "date_range": {"preset": "30d"},
+                             "viz": "bar"},
+}  # fmt: skip
+# Fire HTML5 drag events the way a browser does for a mouse drag (Selenium cannot).
+DRAG = """
+const [from, onto, x, y] = arguments;
+const transfer = new DataTransfer();
+const fire = (element, type) => element.dispatchEvent(new DragEvent(type,
+    {bubbles: true, cancelable: true, dataTransfer: transfer, clientX: x, clientY: y}));
+fire(from, "dragstart");
+if (onto) { fire(onto, "dragover"); fire(onto, "drop"); }
+fire(from, "dragend");
+"""
+
+
+@pytest.fixture
+def reports(hub: Hub) -> Iterator[dict[str, int]]:
+    acme = hub.tenant_id("acme")
+    with hub.cron.begin() as conn:
+        conn.execute(sa.delete(s.dashboard_pins).where(s.dashboard_pins.c.tenant_id == acme))
+        ids = {
+            name: conn.scalar(sa.insert(s.reports).values(tenant_id=acme, name=name,
+                              definition=definition).returning(s.reports.c.id))
+            for name, definition in DEFINITIONS.items()
+        }  # fmt: skip
+    try:
+        yield ids
+    finally:
+        with hub.cron.begin() as conn:
+            conn.execute(sa.delete(s.reports).where(s.reports.c.id.in_(ids.values())))
+
+
+def _grid(hub: Hub) -> list[tuple[int, int]]:
+    p = s.dashboard_pins
+    with hub.cron.connect() as conn:
+        rows = conn.execute(sa.select(p.c.report_id, p.c.span).where(
+            p.c.tenant_id == hub.tenant_id("acme")).order_by(p.c.position)).all()  # fmt: skip
+    return [tuple(r) for r in rows]
+
+
+def _until(driver: webdriver.Chrome, check, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+    WebDriverWait(driver, timeout).until(lambda _d: check())
+
+
+def _card(driver: webdriver.Chrome, report_id: int):  # type: ignore[no-untyped-def]
+    return driver.find_element(By.CSS_SELECTOR, f".hub-pin-card[data-report='{report_id}']")
+
+
+def _runs_last_30_days(hub: Hub) -> int:
+    lo = dt.datetime.combine(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=29), dt.time(),
+                             dt.UTC)  # fmt: skip
+    with hub.admin.connect() as conn:
+        return conn.scalar(sa.text("SELECT count(*) FROM fs_executions WHERE tenant_id = :t "
+                                   "AND started_at >= :lo"),
+                           {"t": hub.tenant_id("acme"), "lo": lo})  # fmt: skip
+
+
+def test_analyst_pins_arranges_and_unpins(
+    hub: Hub, base_url: str, driver: webdriver.Chrome, reports: dict[str, int], artifacts: Path
+) -> None:
+    kpi, table, bars = reports.values()
+    browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
+    browser.wait_for(driver, "#hub-report-list")
+    for report in (kpi, table, bars):
+        pin_id = json.dumps({"report": report, "type": "pin-toggle"}, separators=(",", ":"))
+        button = driver.find_element(By.CSS_SELECTOR, f"[id='{pin_id}']")
+        button.click()
+        _until(driver, lambda b=button: b.text == "Unpin")
+    assert _grid(hub) == [(kpi, 6), (table, 6), (bars, 6)]
+
+    driver.find_element(By.LINK_TEXT, "Dashboard").click()
+    browser.wait_for(driver, "#pulse-runs")
+    assert driver.find_element(By.ID, "pulse-runs").text == f"{_runs_last_30_days(hub):,}"
+    browser.wait_for(driver, f".hub-pin-card[data-report='{kpi}'] .js-plotly-plot")
+    browser.wait_for(driver, f".hub-pin-card[data-report='{table}'] .ag-row")
+    browser.wait_for(driver, f".hub-pin-card[data-report='{bars}'] .js-plotly-plot")
+    driver.save_screenshot(str(artifacts / "dashboard.png"))
+
+    Select(_card(driver, kpi).find_element(By.CSS_SELECTOR, "select")).select_by_value("12")
+    _until(driver, lambda: _grid(hub)[0] == (kpi, 12))
+    _until(driver, lambda: _card(driver, kpi).get_attribute("data-span") == "12")
+    _card(driver, kpi).find_element(By.XPATH, ".//button[@title='Move later']").click()
+    _until(driver, lambda: _grid(hub) == [(table, 6), (kpi, 12), (bars, 6)])
+
+    browser.wait_for(driver, f".hub-pin-card[data-report='{bars}']")
+    driver.execute_script(DRAG, _card(driver, bars), _card(driver, table), 200, 200)
+    _until(driver, lambda: _grid(hub) == [(bars, 6), (table, 6), (kpi, 12)])
+    _until(driver, lambda: driver.find_elements(By.CSS_SELECTOR, ".hub-pin-card")[0]
+           .get_attribute("data-report") == str(bars))  # fmt: skip
+    driver.execute_script(DRAG, _card(driver, table), None, -50, -50)  # dropped off the grid
+    _until(driver, lambda: _grid(hub) == [(bars, 6), (kpi, 12)])
+
+    for report in (bars, kpi):
+        browser.wait_for(driver, f".hub-pin-card[data-report='{report}']")
+        _card(driver, report).find_element(By.XPATH, ".//button[text()='Unpin']").click()
+        _until(driver, lambda r=report: r not in dict(_grid(hub)))
+    browser.wait_for(driver, "#dashboard-empty")
+
+
+def test_viewer_sees_the_dashboard_without_controls(
+    hub: Hub, base_url: str, driver: webdriver.Chrome, reports: dict[str, int]
+) -> None:
+    acme = hub.tenant_id("acme")
+    with hub.cron.begin() as conn:
+        conn.execute(sa.insert(s.dashboard_pins),
+                     [{"tenant_id": acme, "report_id": r, "position": i, "span": 6}
+                      for i, r in enumerate(reports.values())])  # fmt: skip
+    browser.sign_in(driver, base_url, "viewer@acme.example", "demo-password")
+    driver.get(f"{base_url}/admin/analytics/dashboard")
+    browser.wait_for(driver, "#pulse-runs")
+    browser.wait_for(driver, f".hub-pin-card[data-report='{reports['Dash: runs by status']}'] "
+                             ".ag-row")  # fmt: skip
+    assert len(driver.find_elements(By.CSS_SELECTOR, ".hub-pin-card")) == 3
+    assert not driver.find_elements(By.CSS_SELECTOR, ".hub-span-select")
+    assert not driver.find_elements(By.CSS_SELECTOR, ".hub-pin-card[draggable='true']")
+    assert not driver.find_elements(By.XPATH, "//button[text()='Pin' or text()='Unpin']")
