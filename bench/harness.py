@@ -39,14 +39,33 @@ def throwaway_hub(keep: Path | None = None) -> Iterator[None]:
                 drop_database(bench_database)
 
 
+def _summary(samples: list[float]) -> dict[str, float]:
+    samples = sorted(samples)
+    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
+    return {"median_ms": statistics.median(samples), "p95_ms": p95}
+
+
+def _elapsed_ms(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return (time.perf_counter() - started) * 1000
+
+
 def timings(run: Callable[[], object], repeat: int) -> dict[str, float]:
     """Median and p95 in ms over `repeat` warm runs (one run first to warm caches)."""
     run()
-    samples = []
+    return _summary([_elapsed_ms(run) for _ in range(repeat)])
+
+
+def paired_timings(
+    a: Callable[[], object], b: Callable[[], object], repeat: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """timings() of two ways to the same answer, their runs interleaved (a, b, a, b, …) so
+    that background load weighs on both alike."""
+    a()
+    b()
+    samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-    return {"median_ms": statistics.median(samples), "p95_ms": p95}
+        samples[0].append(_elapsed_ms(a))
+        samples[1].append(_elapsed_ms(b))
+    return _summary(samples[0]), _summary(samples[1])

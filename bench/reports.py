@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 import runtime
-from bench.harness import throwaway_hub, timings
+from bench.harness import paired_timings, throwaway_hub
 from datasets.compile import compile_definition
 from datasets.model import Mode
 from datasets.run import run_report
@@ -70,6 +70,7 @@ REPORTS: list[tuple[str, str, dict[str, object], bool]] = [
 ]  # fmt: skip
 TARGET_MS = {30: 150.0, 365: 1500.0}
 OVERHEAD_RATIO, OVERHEAD_MS = 1.3, 15.0
+ROWS_REPEAT = 5
 
 
 # The demo's shape has far fewer goal completions and telemetry events per conversation
@@ -107,6 +108,17 @@ def _top_up(conn: sa.Connection, tenant_id: int, table: str, target: int, sql: s
         conn.execute(sa.text(sql), {"t": tenant_id, "rows": target - have})
 
 
+def _settle() -> None:
+    """VACUUM ANALYZE (as the owner) before measuring, so autovacuum does not run during
+    the timings after a seed or a rollup refresh."""
+    owner = engines.create(os.environ["DATABASE_URL"], pool_size=1)
+    try:
+        with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM (ANALYZE)"))
+    finally:
+        owner.dispose()
+
+
 def _store_in_time_order() -> None:
     """CLUSTERs the topped-up tables by time (as the owner): an append-only ledger written
     as things happen is stored in time order; the top-up's random times are not."""
@@ -127,6 +139,7 @@ def _seed(per_day: float) -> int:
         tenant_id = accounts.tenant_id_by_slug(conn, "bench")
     if tenant_id is not None:
         refresh_rollups(hub.cron)
+        _settle()
         return tenant_id
     seed.seed_demo(hub.cron, on_step=runtime.progress_bar)
     with hub.cron.begin() as conn:
@@ -143,8 +156,7 @@ def _seed(per_day: float) -> int:
         _top_up(conn, tenant_id, "ins_telemetry_events", int(10_000_000 * scale), TOP_UP_EVENTS)
     _store_in_time_order()
     refresh_rollups(hub.cron)
-    with hub.cron.begin() as conn:
-        conn.execute(sa.text("ANALYZE"))
+    _settle()
     return tenant_id
 
 
@@ -166,6 +178,8 @@ def _measure(args: argparse.Namespace) -> dict[str, object]:
     print(f"\nseeded in {seeded_s:.0f} s; benchmark tenant rows: {counts}")
     rows = []
     for line, dataset, body, targeted in REPORTS:
+        if args.line and line not in args.line:
+            continue
         for days in (30, 365):
             raw = {"dataset": dataset, "date_range": {"preset": f"{days}d"}, **body}
             if dataset == "funnel":
@@ -184,7 +198,9 @@ def _measure(args: argparse.Namespace) -> dict[str, object]:
                     return conn.execute(select).all()
 
             try:
-                hub_t, bare_t = timings(runner, args.repeat), timings(bare, args.repeat)
+                # Distinct counts and percentiles take seconds: fewer runs say as much.
+                repeat = args.repeat if targeted else min(args.repeat, ROWS_REPEAT)
+                hub_t, bare_t = paired_timings(runner, bare, repeat)
             except (ReportTimeout, OperationalError):  # the 15 s statement timeout
                 rows.append({"line": line, "dataset": dataset, "days": days,
                              "targeted": targeted, "timed_out": True,
@@ -220,11 +236,15 @@ def main() -> None:
         help="keep the embedded database here and "
         "reuse its seed on the next run (the seed takes ~25 min at 13000)",
     )
+    parser.add_argument(
+        "--line", action="append", default=[], help="measure only this line of REPORTS (repeatable)"
+    )
     args = parser.parse_args()
     with throwaway_hub(keep=args.home):
         results = _measure(args)
     RESULTS.mkdir(exist_ok=True)
-    name = f"reports-{dt.date.today().isoformat()}-{int(args.per_day)}.json"
+    partial = "-" + "-".join(sorted(args.line)).replace(" ", "_") if args.line else ""
+    name = f"reports-{dt.date.today().isoformat()}-{int(args.per_day)}{partial}.json"
     (RESULTS / name).write_text(json.dumps(results, indent=2))
     print(f"written to {RESULTS / name}")
 

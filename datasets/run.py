@@ -8,6 +8,7 @@ whether it was truncated) and returns a DataFrame with typed column metadata.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,7 +20,7 @@ from psycopg.errors import QueryCanceled
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from datasets.compile import compile_definition
+from datasets.compile import Compiled, compile_definition
 from datasets.formatting import format_rows, is_empty
 from datasets.model import Column, Definition, Mode
 from datasets.registry import DATASETS
@@ -86,6 +87,13 @@ def _check_flow(conn: sa.Connection, flow_id: int) -> None:
         raise BadDefinition([("flow_id", f"there is no flow with id {flow_id}")])
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(definition_json: str, today: dt.date) -> Compiled:
+    """compile_definition is pure, so dashboards, previews and schedules that run the same
+    definition on the same day reuse its select (and SQLAlchemy's cached SQL for it)."""
+    return compile_definition(Definition.model_validate_json(definition_json), today=today)
+
+
 def run_report(
     definition: Definition,
     *,
@@ -98,7 +106,7 @@ def run_report(
     """Runs a validated definition for `tenant_id` (web role: RLS applies)."""
     engine = engine if engine is not None else engines.default().web
     today = today or dt.datetime.now(dt.UTC).date()
-    compiled = compile_definition(definition, today=today)
+    compiled = _compiled(definition.model_dump_json(), today)
     cap = mode.row_cap
     started = time.perf_counter()
     try:

@@ -15,6 +15,7 @@ import config
 import runtime
 from access import Leaf
 from db import accounts, engines, migrate, seed
+from db.provision import provision_defaults
 from db.rollups import refresh_rollups
 
 
@@ -91,6 +92,17 @@ def cmd_refresh(_args: argparse.Namespace) -> None:
     print("rollups refreshed")
 
 
+def cmd_provision_defaults(args: argparse.Namespace) -> None:
+    _admin_engine()
+    cron = engines.default().cron
+    with cron.connect() as conn:
+        tenant_id = _tenant_id(conn, args.tenant)
+    done = provision_defaults(cron, tenant_id=tenant_id, currency=args.currency.upper())
+    for label, names in (("goals", done.goals), ("reports", done.reports),
+                         ("pinned", done.pinned)):  # fmt: skip
+        print(f"{label}: {', '.join(names) or 'nothing new'}")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m db", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -118,6 +130,12 @@ def parser() -> argparse.ArgumentParser:
     u.set_defaults(func=cmd_create_user)
     f = sub.add_parser("refresh", help="refresh the analytics rollups now")
     f.set_defaults(func=cmd_refresh)
+    d = sub.add_parser(
+        "provision-defaults", help="default goals and starter saved/pinned reports (idempotent)"
+    )
+    d.add_argument("--tenant", required=True, help="tenant slug")
+    d.add_argument("--currency", default="USD", help="currency of valued goals (ISO 4217)")
+    d.set_defaults(func=cmd_provision_defaults)
     return p
 
 

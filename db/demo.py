@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from db.provision import DEFAULT_GOALS
+
 
 @dataclass(frozen=True)
 class DemoProfile:
@@ -90,15 +92,8 @@ EVENT_RULES = (
     ("Subscription management", "link_clicked", 0.40, 18, 150),
 )
 
-# Goals: (name, event, active, value_rule, fixed_value, value_property, currency; None means
-# the tenant's main currency).
-GOALS = (
-    ("Order placed", "order_placed", True, "property", None, "amount", None),
-    ("Appointment booked", "appointment_booked", True, "fixed", 25.0, None, "USD"),
-    ("Lead qualified", "lead_qualified", True, "fixed", 10.0, None, None),
-    ("Newsletter signup", "newsletter_signup", True, "none", None, None, None),
-    ("Added to cart", "add_to_cart", False, "none", None, None, None),
-)
+# Goals: the defaults every tenant gets (db.provision), plus an inactive one.
+GOALS = (*DEFAULT_GOALS, ("Added to cart", "add_to_cart", False, "none", None, None, None))
 
 
 def _u(key: str, salt: int) -> str:

@@ -55,16 +55,25 @@ def is_pinned(web: Engine, *, tenant_id: int, report_id: int) -> bool:
 
 def pin(web: Engine, *, tenant_id: int, report_id: int, span: int = DEFAULT_SPAN) -> None:
     """Adds the report at the end of the grid; pinning a pinned report changes nothing."""
-    p = s.dashboard_pins
     with tenant_transaction(web, tenant_id=tenant_id) as conn:
         if not conn.scalar(sa.select(sa.exists().where(s.reports.c.id == report_id))):
             raise NotFound("There is no such report.")
-        last = sa.select(sa.func.coalesce(sa.func.max(p.c.position) + 1, 0)).scalar_subquery()
-        conn.execute(
-            insert(p)
-            .values(tenant_id=tenant_id, report_id=report_id, position=last, span=span)
-            .on_conflict_do_nothing(index_elements=[p.c.tenant_id, p.c.report_id])
-        )
+        append_card(conn, tenant_id=tenant_id, report_id=report_id, span=span)
+
+
+def append_card(conn: sa.Connection, *, tenant_id: int, report_id: int, span: int) -> None:
+    """Pins the report as the grid's last card, in the caller's tenant transaction."""
+    p = s.dashboard_pins
+    last = (
+        sa.select(sa.func.coalesce(sa.func.max(p.c.position) + 1, 0))
+        .where(p.c.tenant_id == tenant_id)
+        .scalar_subquery()
+    )
+    conn.execute(
+        insert(p)
+        .values(tenant_id=tenant_id, report_id=report_id, position=last, span=span)
+        .on_conflict_do_nothing(index_elements=[p.c.tenant_id, p.c.report_id])
+    )
 
 
 def unpin(web: Engine, *, tenant_id: int, report_id: int) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from access import Leaf
 from db import accounts, demo
+from db.provision import provision_defaults
 from db.rollups import refresh_rollups
 
 DEMO_PASSWORD = "demo-password"
@@ -108,6 +109,7 @@ def seed_demo(
             demo.seed_platform_data(
                 conn, tenant_id=tenant_id, profile=profile, today=today, on_step=report
             )
+        provision_defaults(cron, tenant_id=tenant_id)  # starter reports, pinned as for anyone
         created.append(tenant.slug)
     if created:
         if on_step is not None:

@@ -7,8 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from access import Leaf
+from datasets.model import Mode
+from datasets.run import run_report
+from datasets.validate import validate
 from db import accounts
+from db import schema as s
 from tests.conftest import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,3 +52,42 @@ def test_cli_creates_a_tenant_role_and_user_who_can_sign_in(hub: Hub) -> None:
 def test_cli_migrate_reports_the_revision(hub: Hub) -> None:
     """migrate is idempotent and says where the schema is."""
     assert _cli(hub, "migrate").strip() == "schema at revision 0005"
+
+
+def test_provision_defaults_is_idempotent_and_runnable_reports(hub: Hub) -> None:
+    """A new tenant gets the default goals and starter reports (each one runs), three of
+    them pinned in order; a second run creates nothing."""
+    _cli(hub, "create-tenant", "umbrella", "Umbrella")
+    first = _cli(hub, "provision-defaults", "--tenant", "umbrella", "--currency", "eur")
+    assert first.splitlines() == [
+        "goals: Order placed, Appointment booked, Lead qualified, Newsletter signup",
+        "reports: Conversions overview, Chat engagement, Flow success, Revenue by goal",
+        "pinned: Conversions overview, Chat engagement, Flow success",
+    ]
+    assert _cli(hub, "provision-defaults", "--tenant", "umbrella").splitlines() == [
+        "goals: nothing new", "reports: nothing new", "pinned: nothing new"
+    ]  # fmt: skip
+    tenant = hub.tenant_id("umbrella")
+    with hub.cron.connect() as conn:
+        goals = conn.execute(sa.select(s.goals.c.name, s.goals.c.default_currency)
+                             .where(s.goals.c.tenant_id == tenant)
+                             .order_by(s.goals.c.id)).all()  # fmt: skip
+        cards = conn.execute(
+            sa.select(s.reports.c.name, s.dashboard_pins.c.position, s.dashboard_pins.c.span)
+            .join(s.dashboard_pins, sa.and_(s.dashboard_pins.c.report_id == s.reports.c.id,
+                                            s.dashboard_pins.c.tenant_id == tenant))
+            .order_by(s.dashboard_pins.c.position)
+        ).all()  # fmt: skip
+        definitions = conn.scalars(sa.select(s.reports.c.definition)
+                                   .where(s.reports.c.tenant_id == tenant)).all()  # fmt: skip
+    assert [tuple(g) for g in goals] == [
+        ("Order placed", "EUR"), ("Appointment booked", "USD"), ("Lead qualified", "EUR"),
+        ("Newsletter signup", "EUR"),
+    ]  # fmt: skip
+    assert [tuple(c) for c in cards] == [
+        ("Conversions overview", 0, 8), ("Chat engagement", 1, 4), ("Flow success", 2, 12)
+    ]  # fmt: skip
+    for definition in definitions:
+        result = run_report(validate(definition), tenant_id=tenant, mode=Mode.SAVED,
+                            engine=hub.web)  # fmt: skip
+        assert result.columns  # a new tenant has no data, but every report runs
