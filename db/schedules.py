@@ -82,6 +82,8 @@ def _recipients(value: Any, issues: list[tuple[str, str]]) -> tuple[str, ...]:
 
 def parse_schedule(report_id: int, raw: dict[str, Any]) -> Schedule:
     """The schedule in `raw` (form or JSON fields), or BadDefinition naming each bad field."""
+    if not isinstance(raw, dict):
+        raise BadDefinition([("(schedule)", "an object with frequency, hour and recipients")])
     issues: list[tuple[str, str]] = []
     frequency = raw.get("frequency")
     if frequency not in ("daily", "weekly"):

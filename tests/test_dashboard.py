@@ -11,13 +11,17 @@ import flask
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datasets.formatting import format_duration, format_money
 from datasets.pulse import ATTENTION_SUCCESS_RATE, pulse
 from db import pins
 from db import schema as s
 from db.activity import recent_activity
+from errors import BadDefinition
 from tests.conftest import Hub
+from tests.test_definitions import ANY_SCALAR, json_values
 from tests.web import sign_in
 
 NOW = dt.datetime.now(dt.UTC)
@@ -140,6 +144,27 @@ def test_bad_layouts_are_400_naming_the_field(
     assert [e["path"] for e in response.get_json()["errors"]] == paths
     assert [c.report_id for c in pins.list_cards(hub.web, tenant_id=acme)] == [reports[0]]
     assert analyst.put(LAYOUT, json=[], headers=ORIGIN).status_code == 400
+
+
+CARD = st.fixed_dictionaries(
+    {"report_id": st.integers(-2, 5) | st.text(max_size=3) | st.booleans()},
+    optional={"span": st.sampled_from([4, 6, 8, 12, 5, 0, True, "6", None]),
+              "x": st.integers()},
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values(ANY_SCALAR) | st.fixed_dictionaries({"cards": st.lists(CARD, max_size=4)}))
+def test_any_json_is_a_layout_or_a_bad_definition(raw: Any) -> None:
+    """Whatever arrives, parse_layout answers with (report_id, span) cards or names the bad
+    fields."""
+    try:
+        cards = pins.parse_layout(raw)
+    except BadDefinition as exc:
+        assert exc.issues and all(path and message for path, message in exc.issues)
+    else:
+        assert all(type(r) is int and s in pins.SPANS for r, s in cards)
+        assert len({r for r, _ in cards}) == len(cards)
 
 
 def test_layout_route_access(hub: Hub, flask_app: flask.Flask, reports: list[int]) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rq import Queue
 
 import config
@@ -26,6 +28,7 @@ from jobs.mailer import outbox_messages
 from jobs.schedules import deliver_due_schedules
 from tests.browser import free_port
 from tests.conftest import Hub
+from tests.test_definitions import ANY_SCALAR, json_values
 
 NOW = dt.datetime.now(dt.UTC)
 TODAY = NOW.date()
@@ -77,6 +80,26 @@ def test_bad_schedules_name_each_bad_field(raw: dict[str, Any], paths: list[str]
     with pytest.raises(BadDefinition) as caught:
         parse_schedule(1, raw)
     assert [path for path, _ in caught.value.issues] == paths
+
+
+SCHEDULE_FIELDS = st.sampled_from(["frequency", "hour", "weekday", "recipients", "x"])
+SCHEDULE_VALUES = st.sampled_from(["daily", "weekly", "7", "a@x.org", "a@x.org, b@y.org", 0, 7,
+                                   23, 24, -1, True, None, ["a@x.org"], []])  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values(ANY_SCALAR)
+       | st.dictionaries(SCHEDULE_FIELDS, SCHEDULE_VALUES | json_values(ANY_SCALAR)))  # fmt: skip
+def test_any_json_is_a_schedule_or_a_bad_definition(raw: Any) -> None:
+    """Whatever arrives, parse_schedule answers with a valid schedule or names the bad fields."""
+    try:
+        schedule = parse_schedule(1, raw)
+    except BadDefinition as exc:
+        assert exc.issues and all(path and message for path, message in exc.issues)
+    else:
+        assert schedule.frequency in ("daily", "weekly") and 0 <= schedule.hour <= 23
+        assert (schedule.weekday is not None) == (schedule.frequency == "weekly")
+        assert 1 <= len(schedule.recipients) <= 20
 
 
 def test_twenty_recipients_after_deduplication_are_allowed() -> None:
