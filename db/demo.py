@@ -389,27 +389,6 @@ FROM jsonb_to_recordset(CAST(:goals AS jsonb)) AS g(n int, name text, event text
 ORDER BY n
 """
 
-# Every chat telemetry event of an active goal, valued by the goal's rule.
-COMPLETIONS_SQL = """
-INSERT INTO ins_goal_completions (tenant_id, goal_id, channel, currency, value, customer_id,
-                                  conversation_id, flow_id, completed_at)
-SELECT :tenant_id, g.id, c.channel,
-       CASE WHEN g.value_rule = 'property'
-            THEN coalesce(e.properties ->> 'currency', g.default_currency)
-            ELSE g.default_currency END,
-       CASE g.value_rule WHEN 'fixed' THEN g.fixed_value
-            WHEN 'property' THEN (e.properties ->> g.value_property)::numeric(14, 2) END,
-       c.customer_id, c.id, x.flow_id, e.occurred_at
-FROM ins_telemetry_events e
-JOIN ins_goals g ON g.tenant_id = e.tenant_id AND g.event_name = e.event_name AND g.active
-JOIN chat_conversations c ON c.tenant_id = e.tenant_id AND c.id = e.conversation_id
-LEFT JOIN (SELECT DISTINCT ON (conversation_id) conversation_id, flow_id
-           FROM fs_executions WHERE tenant_id = :tenant_id AND conversation_id IS NOT NULL
-           ORDER BY conversation_id, id) x ON x.conversation_id = c.id
-WHERE e.tenant_id = :tenant_id
-ORDER BY e.occurred_at, e.id, g.id
-"""
-
 # (progress label, fraction done before it starts, statement)
 STAGES = (
     ("flows", 0.0, FLOWS_SQL),
@@ -418,9 +397,9 @@ STAGES = (
     ("executions", 0.08, EXECUTIONS_SQL),
     ("execution steps", 0.17, EXECUTION_STEPS_SQL),
     ("messages", 0.38, MESSAGES_SQL),
-    ("telemetry", 0.80, TELEMETRY_SQL),
-    ("goals", 0.97, GOALS_SQL),
-    ("goal completions", 0.97, COMPLETIONS_SQL),
+    ("goals", 0.80, GOALS_SQL),
+    # Goal completions come from the events through goal matching (migration 0006).
+    ("telemetry and goal completions", 0.80, TELEMETRY_SQL),
 )
 
 # Bulk statements over fresh, never-analysed rows: hash joins beat the nested loops the

@@ -44,8 +44,8 @@ def test_upgrade_downgrade_upgrade(fresh_database: Engine) -> None:
     assert head["tables"] >= CONTRACT_TABLES
     assert head["matviews"] == ROLLUPS | {"ins_rollups_through"}
     assert ROLLUPS | {"ins_rollups_through"} <= head["views"]
-    assert {"ins_refresh_analytics", "hub_current_tenant"} <= head["functions"]
-    assert migrate.current_revision(fresh_database) == "0005"
+    assert {"ins_refresh_analytics", "hub_current_tenant", "ins_match_goals"} <= head["functions"]
+    assert migrate.current_revision(fresh_database) == "0006"
 
     migrate.downgrade(fresh_database, revision="base")
     base = _objects(fresh_database)
