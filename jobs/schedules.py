@@ -39,6 +39,13 @@ class Delivery:
     skipped: str | None = None
 
 
+def bypasses_row_security(engine: sa.Engine) -> bool:
+    """Whether the engine's role sweeps all tenants (BYPASSRLS), as delivery needs."""
+    with engine.connect() as conn:
+        return bool(conn.scalar(sa.text(
+            "SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user")))  # fmt: skip
+
+
 def _candidates(cron: sa.Engine, today: dt.date) -> list[tuple[int, Schedule]]:
     t = s.report_schedules
     query = sa.select(t.c.tenant_id, *COLUMNS).where(t.c.last_sent_on.is_distinct_from(today))
@@ -78,11 +85,18 @@ def deliver_due_schedules(now: dt.datetime | None = None) -> Delivery:
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     settings = config.load()
     outcome = Delivery()
+    cron = engines.default().cron
     if not settings.mailer_from:
         outcome.skipped = "MAILER_FROM is not set, so no email is sent."
+    elif not bypasses_row_security(cron):
+        outcome.skipped = (
+            "The cron connection does not bypass row-level security (use the hub_cron "
+            "role), so it cannot see every tenant's schedules."
+        )
+    if outcome.skipped:
         log.warning(outcome.skipped)
         return outcome
-    for tenant_id, schedule in _candidates(engines.default().cron, now.date()):
+    for tenant_id, schedule in _candidates(cron, now.date()):
         if not is_due(schedule, now):
             continue
         try:

@@ -25,7 +25,7 @@ from db.schedules import Schedule, get_schedule, is_due, parse_schedule, save_sc
 from errors import BadDefinition
 from jobs import queues
 from jobs.mailer import outbox_messages
-from jobs.schedules import deliver_due_schedules
+from jobs.schedules import bypasses_row_security, deliver_due_schedules
 from tests.browser import free_port
 from tests.conftest import Hub
 from tests.test_definitions import ANY_SCALAR, json_values
@@ -254,6 +254,11 @@ def test_without_mailer_from_nothing_is_sent(
     outcome = deliver_due_schedules(NOW)
     assert outcome.skipped and outcome.sent == []
     assert _last_sent(hub, scheduled["good"]) is None
+
+
+def test_delivery_needs_the_bypassrls_cron_role(hub: Hub) -> None:
+    """The cron role sweeps every tenant's schedules; the web role could see none."""
+    assert bypasses_row_security(hub.cron) and not bypasses_row_security(hub.web)
 
 
 def test_without_smtp_url_mail_lands_in_the_tenants_outbox(
