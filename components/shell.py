@@ -13,14 +13,16 @@ from components import ids
 
 def _sections() -> dbc.Nav:
     user = access.current()
-    if user is None or not user.may(Leaf.ANALYTICS):
+    if user is None:
         return dbc.Nav()
-    links = [
-        dbc.NavLink("Reports", href="/admin/analytics", active="exact"),
-        dbc.NavLink("Dashboard", href="/admin/analytics/dashboard", active="exact"),
+    sections = [
+        (Leaf.ANALYTICS, "Reports", "/admin/analytics"),
+        (Leaf.ANALYTICS, "Dashboard", "/admin/analytics/dashboard"),
+        (Leaf.GOALS, "Goals", "/admin/insights/goals"),
+        (Leaf.REPORTS_MANAGE, "Outbox", "/admin/analytics/outbox"),
     ]
-    if user.may(Leaf.REPORTS_MANAGE):
-        links.append(dbc.NavLink("Outbox", href="/admin/analytics/outbox", active="exact"))
+    links = [dbc.NavLink(label, href=href, active="exact")
+             for leaf, label, href in sections if user.may(leaf)]  # fmt: skip
     return dbc.Nav(links, navbar=True, className="me-auto", id="hub-sections")
 
 
