@@ -14,9 +14,7 @@ from dash import MATCH, Input, Output, State, callback, no_update
 import access
 from access import Leaf
 from db import engines, pins
-from db.reports import get_report
-from errors import NotFound
-from jobs.exports import dataset_leaf
+from jobs.exports import report_for
 
 
 def pin_id(report_id: Any) -> dict[str, Any]:
@@ -52,10 +50,7 @@ def toggle_pin(clicks: int | None, value: str, button: dict[str, Any]) -> tuple[
     if not clicks:  # Dash may call it when the page's components arrive
         return no_update, no_update, no_update
     web, report_id = engines.default().web, int(button["report"])
-    report = get_report(web, tenant_id=user.tenant_id, report_id=report_id)
-    if report is None:
-        raise NotFound("There is no such report.")
-    access.require(Leaf(dataset_leaf(report)))
+    report_for(user, Leaf.REPORTS_MANAGE, report_id)
     if value == "pinned":
         pins.unpin(web, tenant_id=user.tenant_id, report_id=report_id)
     else:

@@ -18,11 +18,10 @@ import access
 from access import HubUser, Leaf
 from components import ids
 from db import engines
-from db.reports import get_report
 from db.schedules import WEEKDAYS, Schedule, get_schedule, parse_schedule, remove_schedule
 from db.schedules import save_schedule as store_schedule
-from errors import BadDefinition, NotFound
-from jobs.exports import dataset_leaf
+from errors import BadDefinition
+from jobs.exports import report_for
 
 OPEN = "report-schedule"
 MODAL = "report-schedule-modal"
@@ -46,9 +45,8 @@ def error_slot(field: str) -> str:
 def status_text(schedule: Schedule | None) -> str:
     if schedule is None:
         return "Not emailed. Use Schedule to send it on a cadence."
-    count = len(schedule.recipients)
     sent = f"; last sent {schedule.last_sent_on.isoformat()}" if schedule.last_sent_on else ""
-    return f"Emailed {schedule.cadence()} to {count} recipient{'s' * (count != 1)}{sent}."
+    return f"Emailed {schedule.sent_to()}{sent}."
 
 
 def schedule_button() -> dbc.Button:
@@ -112,10 +110,7 @@ def schedule_modal(schedule: Schedule | None, *, is_open: bool = False) -> dbc.M
 def _manageable_report(report_id: int) -> HubUser:
     """The user, when they may manage this report's schedule; 403 / 404 otherwise."""
     user = access.require(Leaf.REPORTS_MANAGE)
-    report = get_report(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
-    if report is None:
-        raise NotFound("There is no such report.")
-    access.require(Leaf(dataset_leaf(report)))
+    report_for(user, Leaf.REPORTS_MANAGE, report_id)
     return user
 
 

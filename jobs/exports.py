@@ -73,6 +73,17 @@ def dataset_leaf(report: SavedReport) -> str:
     return DATASETS[str(report.definition.get("dataset"))].leaf
 
 
+def report_for(user: HubUser, leaf: Leaf, report_id: int) -> SavedReport:
+    """The user's tenant's report when they hold `leaf` and the report's dataset leaf;
+    Forbidden or NotFound otherwise. The one check behind export, pin and schedule."""
+    access.require(leaf)
+    report = get_report(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
+    if report is None:
+        raise NotFound("There is no such report.")
+    access.require(Leaf(dataset_leaf(report)))
+    return report
+
+
 def render(export: Export) -> bytes:
     if export.fmt == "csv":
         return "".join(csv_chunks(export.result)).encode()
@@ -134,10 +145,7 @@ def start_export(user: HubUser, *, report_id: int, fmt: str) -> Job:
     access.require(Leaf.ANALYTICS)
     if fmt not in FORMATS:
         raise NotFound(f"Unknown export format '{fmt}': use csv or xlsx.")
-    report = get_report(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
-    if report is None:
-        raise NotFound("There is no such report.")
-    access.require(Leaf(dataset_leaf(report)))
+    report_for(user, Leaf.ANALYTICS, report_id)
     return enqueue_export(connection.default(), tenant_id=user.tenant_id, user_id=user.id,
                           report_id=report_id, fmt=fmt)  # fmt: skip
 
