@@ -33,7 +33,6 @@ from datasets.operators import condition
 from datasets.registry import DATASETS
 from datasets.validate import single_value
 
-UTC = sa.literal_column("'UTC'")
 # Enum members rendered as SQL literals, so the same bucket expression can appear in
 # SELECT and GROUP BY (a bound parameter in each would be two different expressions).
 GRAIN_SQL = {g: sa.literal_column(f"'{g.value}'") for g in Grain}
@@ -53,15 +52,8 @@ def _time_bucket(column: ColumnElement[Any], grain: Grain) -> ColumnElement[dt.d
     if isinstance(column.type, sa.Date):
         stamp = sa.cast(column, sa.DateTime())
     else:
-        stamp = sa.func.timezone(UTC, column)
+        stamp = sa.func.timezone(dates.UTC, column)
     return sa.cast(sa.func.date_trunc(GRAIN_SQL[grain], stamp), sa.Date)
-
-
-def _in_range(column: ColumnElement[Any], start: dt.date, end: dt.date) -> ColumnElement[bool]:
-    if isinstance(column.type, sa.Date):
-        return column.between(start, end)
-    after = dates.midnight(end + dt.timedelta(days=1))
-    return sa.and_(column >= dates.midnight(start), column < after)
 
 
 def _aggregate(
@@ -164,7 +156,7 @@ def _aggregated(
         table, time_column, where = daily.source(dataset, start, end), "day", []
     else:
         table, time_column = dataset.table, dataset.time_column
-        where = [_in_range(table.c[time_column], start, end)]
+        where = [dates.in_range(table.c[time_column], start, end)]
     source = table
     shown, keys = [], []
     for ref in definition.dimensions:

@@ -22,7 +22,6 @@ from datasets import dates
 from datasets.model import Agg, Dataset, Definition, Measure
 from db import schema as s
 
-UTC = sa.literal_column("'UTC'")
 SHAPE = frozenset({"tenant_id", "day", "row_count"})
 
 
@@ -95,7 +94,7 @@ def through_day() -> ColumnElement[dt.date]:
 
 def from_through() -> ColumnElement[dt.datetime]:
     """The instant the live tail starts: midnight UTC of the watermark day."""
-    return sa.func.timezone(UTC, sa.cast(through_day(), sa.DateTime()))
+    return sa.func.timezone(dates.UTC, sa.cast(through_day(), sa.DateTime()))
 
 
 def rolled_days(daily: sa.Table, start: dt.date, end: dt.date) -> sa.Select:
@@ -113,7 +112,7 @@ def source(dataset: Dataset, start: dt.date, end: dt.date) -> sa.Subquery:
     assert daily is not None
     base = dataset.table
     time = base.c[dataset.time_column]
-    day = sa.cast(sa.func.timezone(UTC, time), sa.Date)
+    day = sa.cast(sa.func.timezone(dates.UTC, time), sa.Date)
     groups = [base.c[c] for c in group_columns(daily)]
     parts: list[ColumnElement[Any]] = []
     for name in (c.key for c in daily.c):
@@ -129,11 +128,7 @@ def source(dataset: Dataset, start: dt.date, end: dt.date) -> sa.Subquery:
             parts.append(base.c[name].label(name))
     tail = (
         sa.select(*parts)
-        .where(
-            time >= from_through(),
-            time >= dates.midnight(start),
-            time < dates.midnight(end + dt.timedelta(days=1)),
-        )
+        .where(time >= from_through(), dates.in_range(time, start, end))
         .group_by(base.c.tenant_id, day, *groups)
     )
     return sa.union_all(rolled_days(daily, start, end), tail).subquery(f"{dataset.id}_daily")

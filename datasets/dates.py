@@ -1,12 +1,17 @@
-"""Date ranges: presets and explicit windows resolved to inclusive UTC days."""
+"""Date ranges: presets and explicit windows resolved to inclusive UTC days, and the SQL
+condition that keeps a range's rows."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import assert_never
+from typing import Any, assert_never
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
 from datasets.model import ExplicitRange, Grain, Preset, PresetRange
 
+UTC = sa.literal_column("'UTC'")  # the zone every day boundary is in, as SQL
 MAX_RANGE_DAYS = 731  # two years: the longest window a report may span
 
 
@@ -50,3 +55,12 @@ def bucket_start(day: dt.date, grain: Grain) -> dt.date:
             return day.replace(day=1)
         case _:
             assert_never(grain)
+
+
+def in_range(column: ColumnElement[Any], start: dt.date, end: dt.date) -> ColumnElement[bool]:
+    """Rows of the inclusive UTC days [start, end]: a date column between them, or a
+    timestamp from start's midnight up to (not including) the midnight after end."""
+    if isinstance(column.type, sa.Date):
+        return column.between(start, end)
+    after = midnight(end + dt.timedelta(days=1))
+    return sa.and_(column >= midnight(start), column < after)

@@ -65,8 +65,7 @@ def compile_funnel(flow_id: int, start: dt.date, end: dt.date) -> sa.Select:
         .where(
             runs.c.flow_id == flow_id,
             runs.c.started_at >= daily.from_through(),
-            runs.c.started_at >= dates.midnight(start),
-            runs.c.started_at < dates.midnight(end + dt.timedelta(days=1)),
+            dates.in_range(runs.c.started_at, start, end),
         )
         .group_by(reached_rows.c.tenant_id, reached_rows.c.step_id)
     )
