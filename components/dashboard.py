@@ -76,7 +76,7 @@ def pulse_view(pulse: Pulse) -> html.Div:
     )
     spend = cell(pulse.tokens, "cost") if pulse.has_token_data() else EMPTY
     tokens = f"{cell(pulse.tokens, 'total_tokens')} tokens" if pulse.has_token_data() else ""
-    attention = pulse.attention()
+    attention, top = pulse.attention(), pulse.top_flows()
     return html.Div(
         [
             dbc.Row(
@@ -107,8 +107,8 @@ def pulse_view(pulse: Pulse) -> html.Div:
                               f"{cell(attention, 'success_rate', i)} success",
                     "Every flow is above 90% success in this range.", "pulse-attention"), md=6),
                 dbc.Col(_flow_list(
-                    "Top flows by runs", pulse.top_flows(),
-                    lambda i: f"{cell(pulse.top_flows(), 'total_runs', i)} runs",
+                    "Top flows by runs", top,
+                    lambda i: f"{cell(top, 'total_runs', i)} runs",
                     "No flow ran in this range.", "pulse-top-flows"), md=6),
             ]),
         ]

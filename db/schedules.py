@@ -40,10 +40,14 @@ class Schedule:
         day = "daily" if self.frequency == "daily" else f"weekly on {WEEKDAYS[self.weekday - 1]}"
         return f"{day} at {self.hour:02d}:00 UTC"
 
+    def sent_to(self) -> str:
+        """e.g. "weekly on Monday at 07:00 UTC to 2 recipients"."""
+        count = len(self.recipients)
+        return f"{self.cadence()} to {count} recipient{'s' * (count != 1)}"
+
     def describe(self) -> str:
         """e.g. "Weekly on Monday at 07:00 UTC to 2 recipients"."""
-        count = len(self.recipients)
-        text = f"{self.cadence()} to {count} recipient{'s' * (count != 1)}"
+        text = self.sent_to()
         return text[0].upper() + text[1:]
 
 

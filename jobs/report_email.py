@@ -13,6 +13,7 @@ from email.utils import format_datetime, make_msgid
 from html import escape
 
 from datasets.describe import describe
+from datasets.formatting import format_rows
 from datasets.registry import DATASETS
 from datasets.run import Result
 from db.reports import SavedReport
@@ -39,6 +40,11 @@ def _rows_note(result: Result) -> str:
     return note + "."
 
 
+def _summary_rows(result: Result) -> list[list[str]]:
+    """The display text of the rows the email shows (not of all 5000)."""
+    return format_rows(result.frame.head(SUMMARY_ROWS), result.columns)
+
+
 def html_summary(report: SavedReport, schedule: Schedule, result: Result) -> str:
     about = "".join(
         f"<tr><th style='{CELL}text-align:left'>{escape(k)}</th><td style='{CELL}'>{escape(v)}"
@@ -55,7 +61,7 @@ def html_summary(report: SavedReport, schedule: Schedule, result: Result) -> str
             for text, is_number in zip(row, numeric, strict=True)
         )
         + "</tr>"
-        for row in result.formatted()[:SUMMARY_ROWS]
+        for row in _summary_rows(result)
     )
     table = (
         f"<table style='border-collapse:collapse;font-size:14px'><thead><tr>{head}</tr></thead>"
@@ -79,7 +85,7 @@ def plain_summary(report: SavedReport, schedule: Schedule, result: Result) -> st
     lines = [report.name, ""]
     lines += [f"{k}: {v}" for k, v in describe(result.definition, result.start, result.end)]
     lines += ["", " | ".join(c.label for c in result.columns)]
-    lines += [" | ".join(row) for row in result.formatted()[:SUMMARY_ROWS]]
+    lines += [" | ".join(row) for row in _summary_rows(result)]
     lines += ["", _rows_note(result), schedule.describe() + "."]
     return "\n".join(lines)
 
