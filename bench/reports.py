@@ -108,28 +108,27 @@ def _top_up(conn: sa.Connection, tenant_id: int, table: str, target: int, sql: s
         conn.execute(sa.text(sql), {"t": tenant_id, "rows": target - have})
 
 
-def _settle() -> None:
-    """VACUUM ANALYZE (as the owner) before measuring, so autovacuum does not run during
-    the timings after a seed or a rollup refresh."""
+def _as_owner(*statements: str) -> None:
+    """Runs maintenance statements as the owner, outside a transaction."""
     owner = engines.create(os.environ["DATABASE_URL"], pool_size=1)
     try:
         with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("VACUUM (ANALYZE)"))
+            for statement in statements:
+                conn.execute(sa.text(statement))
     finally:
         owner.dispose()
+
+
+def _settle() -> None:
+    """VACUUM ANALYZE before measuring, so autovacuum does not run during the timings
+    after a seed or a rollup refresh."""
+    _as_owner("VACUUM (ANALYZE)")
 
 
 def _store_in_time_order() -> None:
-    """CLUSTERs the topped-up tables by time (as the owner): an append-only ledger written
-    as things happen is stored in time order; the top-up's random times are not."""
-    owner = engines.create(os.environ["DATABASE_URL"], pool_size=1)
-    try:
-        with owner.connect() as conn:
-            for table, index in TIME_INDEX.items():
-                conn.execute(sa.text(f"CLUSTER {table} USING {index}"))
-            conn.commit()
-    finally:
-        owner.dispose()
+    """CLUSTERs the topped-up tables by time: an append-only ledger written as things
+    happen is stored in time order; the top-up's random times are not."""
+    _as_owner(*(f"CLUSTER {table} USING {index}" for table, index in TIME_INDEX.items()))
 
 
 def _seed(per_day: float) -> int:
