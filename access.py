@@ -1,7 +1,6 @@
-"""ACL leaves, their hierarchy, and the one function that answers "may this user do X".
+"""ACL leaves, their hierarchy, and the signed-in user.
 
-Every page layout, Dash callback and HTTP route calls `require(leaf)` (or `may` to
-decide what to show); hiding a control is never the check.
+What a user may do with them is decided in one place, permissions.py.
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import flask_login
-
-from errors import Forbidden, Unauthorized
 
 
 class Leaf(StrEnum):
@@ -71,19 +68,3 @@ class HubUser(flask_login.UserMixin):
 def current() -> HubUser | None:
     user = flask_login.current_user
     return user if isinstance(user, HubUser) else None
-
-
-def may(leaf: Leaf) -> bool:
-    """Whether the signed-in user holds `leaf` (False when nobody is signed in)."""
-    user = current()
-    return user is not None and user.may(leaf)
-
-
-def require(leaf: Leaf) -> HubUser:
-    """The signed-in user if they hold `leaf`; raises Unauthorized or Forbidden otherwise."""
-    user = current()
-    if user is None:
-        raise Unauthorized()
-    if not user.may(leaf):
-        raise Forbidden(f"Your role does not grant {leaf.value}.")
-    return user

@@ -3,7 +3,8 @@
 GET  answers {"cards": [{"report_id", "position", "span", "name"}, …]} in grid order
      (analytics leaf).
 PUT  takes {"cards": [{"report_id", "span"}, …]} in the new order (reports.manage):
-     spans are 4, 6, 8 or 12 columns; a pinned report left out is un-pinned. Answers
+     spans are 4, 6, 8 or 12 columns; a pinned report left out is un-pinned, which needs
+     managing that report (its dataset's leaf too: 403, and nothing changes). Answers
      the saved grid like GET; a bad body is a 400 naming each bad field.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import flask
 
-import access
+import permissions
 from access import Leaf
 from db import engines, pins
 
@@ -24,12 +25,18 @@ def _grid(cards: list[pins.Card]) -> flask.Response:
 
 @blueprint.get("/layout")
 def layout() -> flask.Response:
-    user = access.require(Leaf.ANALYTICS)
+    user = permissions.require(Leaf.ANALYTICS)
     return _grid(pins.list_cards(engines.default().web, tenant_id=user.tenant_id))
 
 
 @blueprint.put("/layout")
 def save_layout() -> flask.Response:
-    user = access.require(Leaf.REPORTS_MANAGE)
+    user = permissions.require(Leaf.REPORTS_MANAGE)
     cards = pins.parse_layout(flask.request.get_json(silent=True))
-    return _grid(pins.save_layout(engines.default().web, tenant_id=user.tenant_id, cards=cards))
+    saved = pins.save_layout(
+        engines.default().web,
+        tenant_id=user.tenant_id,
+        cards=cards,
+        before_unpin=lambda dropped: permissions.require_unpin(user, dropped),
+    )
+    return _grid(saved)

@@ -4,14 +4,15 @@ GET  /admin/analytics/reports/<id>/export/<csv|xlsx>       streams the file now
 POST /admin/analytics/reports/<id>/export/<csv|xlsx>/jobs  enqueues an export job
 GET  /admin/analytics/exports/<job_id>                     the job's status
 GET  /admin/analytics/exports/<job_id>/download            the finished file
+
+Each checks access (permissions.py) before any work.
 """
 
 from __future__ import annotations
 
 import flask
 
-import access
-from access import Leaf
+import permissions
 from errors import NotFound
 from jobs import connection, exports
 from jobs.export_formats import CONTENT_TYPES, csv_chunks
@@ -28,9 +29,8 @@ def _attachment(body, fmt: str, name: str) -> flask.Response:  # type: ignore[no
 
 @blueprint.get("/reports/<int:report_id>/export/<fmt>")
 def download_now(report_id: int, fmt: str) -> flask.Response:
-    user = access.require(Leaf.ANALYTICS)
-    export = exports.load_export(user.tenant_id, report_id, fmt)
-    access.require(Leaf(exports.dataset_leaf(export.report)))
+    user, report = permissions.readable_report(report_id)
+    export = exports.load_export(user.tenant_id, report.id, fmt)
     if fmt == "csv":
         chunks = (line.encode() for line in csv_chunks(export.result))
         return _attachment(flask.stream_with_context(chunks), fmt, export.filename)
@@ -39,35 +39,33 @@ def download_now(report_id: int, fmt: str) -> flask.Response:
 
 @blueprint.post("/reports/<int:report_id>/export/<fmt>/jobs")
 def enqueue(report_id: int, fmt: str) -> tuple[flask.Response, int]:
-    user = access.require(Leaf.ANALYTICS)
-    job = exports.start_export(user, report_id=report_id, fmt=fmt)
+    user, report = permissions.readable_report(report_id)
+    job = exports.start_export(user, report, leaf=permissions.report_leaf(report), fmt=fmt)
     return flask.jsonify(job_id=job.id, status_url=f"/admin/analytics/exports/{job.id}"), 202
+
+
+def _job(job_id: str):  # type: ignore[no-untyped-def]
+    user = permissions.signed_in()
+    return permissions.readable_job(exports.find_job(connection.default(), job_id), user)
 
 
 @blueprint.get("/exports/<job_id>")
 def status(job_id: str) -> flask.Response:
-    user = access.require(Leaf.ANALYTICS)
-    job = exports.tenant_job(connection.default(), job_id=job_id, tenant_id=user.tenant_id)
-    state = job.get_status(refresh=True)
-    body: dict[str, object] = {
-        "job_id": job.id,
-        "status": str(state.value if state else "unknown"),
-        "stage": job.meta.get("stage"),
-        "rows": job.meta.get("rows"),
-    }
-    if job.is_finished:
+    job = _job(job_id)
+    view = exports.describe_job(job)
+    body: dict[str, object] = {"job_id": job.id, "status": view.status, "stage": view.stage,
+                               "rows": view.rows}  # fmt: skip
+    if view.is_finished:
         body["download_url"] = f"/admin/analytics/exports/{job.id}/download"
-        body["filename"] = job.meta.get("filename")
-    if job.is_failed:
-        result = job.latest_result()
-        body["error"] = exports.failure_text(result.exc_string if result else None)
+        body["filename"] = view.filename
+    if view.is_failed:
+        body["error"] = view.error
     return flask.jsonify(body)
 
 
 @blueprint.get("/exports/<job_id>/download")
 def download_finished(job_id: str) -> flask.Response:
-    user = access.require(Leaf.ANALYTICS)
-    job = exports.tenant_job(connection.default(), job_id=job_id, tenant_id=user.tenant_id)
+    job = _job(job_id)
     if not job.is_finished:
         raise NotFound("This export is not ready yet.")
     path = exports.job_file(job)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import flask
 
-import access
+import permissions
 from access import Leaf
 from datasets.model import Mode
-from datasets.registry import DATASETS
 from datasets.run import run_report
 from datasets.suggest import suggest, suggestable
 from datasets.validate import validate
@@ -29,22 +28,22 @@ def _mode(raw: str | None) -> Mode:
 
 @blueprint.post("/run")
 def run() -> flask.Response:
-    user = access.require(Leaf.ANALYTICS)
+    user = permissions.require(Leaf.ANALYTICS)
     mode = _mode(flask.request.args.get("mode"))
     body = flask.request.get_json(silent=True)
     if body is None:
         raise BadRequest("the body must be a JSON report definition")
     definition = validate(body)
-    access.require(Leaf(DATASETS[definition.dataset].leaf))
+    permissions.require_dataset(user, definition.dataset)
     result = run_report(definition, tenant_id=user.tenant_id, mode=mode)
     return flask.jsonify(result.to_json())
 
 
 @blueprint.get("/suggest")
 def suggestions() -> flask.Response:
-    user = access.require(Leaf.ANALYTICS)
+    user = permissions.require(Leaf.ANALYTICS)
     args = flask.request.args
     dataset, spec = suggestable(args.get("dataset", ""), args.get("field", ""))
-    access.require(Leaf(dataset.leaf))
+    permissions.require_dataset(user, dataset.id)
     values = suggest(dataset, spec, args.get("q", ""), tenant_id=user.tenant_id)
     return flask.jsonify({"dataset": dataset.id, "field": spec.field, "values": values})

@@ -23,12 +23,12 @@ from dash import (
     no_update,
 )
 
-import access
+import permissions
+import reporting
 from access import HubUser, Leaf
 from components import builder_form as form
 from components import ids
 from components.report_view import render_result
-from datasets import builder
 from datasets.model import Operator
 from datasets.registry import DATASETS
 from datasets.suggest import suggest
@@ -144,7 +144,7 @@ def layout(
 
 
 def _user() -> HubUser:
-    return access.require(Leaf.REPORTS_MANAGE)
+    return permissions.require(Leaf.REPORTS_MANAGE)
 
 
 @callback(
@@ -238,7 +238,7 @@ def refresh_preview(_debounced: Any, _run: int | None, definition: dict | None) 
     user = _user()
     if not definition:
         return (no_update,) * (1 + len(ERROR_SLOTS))
-    outcome = builder.preview(definition, user)
+    outcome = reporting.preview(definition, user)
     errors = _errors_by_slot(outcome.issues, ERROR_SLOTS)
     if outcome.result is None:
         body = dbc.Alert("Fix the highlighted fields to see a preview.", color="light",
@@ -317,7 +317,7 @@ def suggest_values(search: str | None, selected: Any, field: str, dataset_id: st
     user = _user()
     dataset = DATASETS[dataset_id]
     spec = form.filter_spec(dataset, field)
-    if spec is None or not spec.suggest or not access.may(Leaf(dataset.leaf)):
+    if spec is None or not spec.suggest or not permissions.may_read_dataset(user, dataset.id):
         return no_update
     found = suggest(dataset, spec, search or "", tenant_id=user.tenant_id)
     options = [{"label": str(v["label"]), "value": v["value"]} for v in found]
@@ -340,7 +340,7 @@ def save_report(clicks: int | None, definition: dict, name: str | None,
     user = _user()
     if not clicks:  # Dash may call it when the builder's components arrive
         return (no_update,) * (2 + len(SAVE_SLOTS))
-    saved = builder.save(definition or {}, user, name=name or "", description=description or "",
+    saved = reporting.save(definition or {}, user, name=name or "", description=description or "",
                          report_id=report_id)  # fmt: skip
     if saved.report_id is None:
         name_errors = _errors_by_slot(tuple(i for i in saved.issues if i[0] == "name"),

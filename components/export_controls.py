@@ -13,18 +13,17 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 from rq.job import JobStatus
 
-import access
-from access import Leaf
+import permissions
 from components import ids
 from jobs import connection, exports
 from jobs.export_formats import CONTENT_TYPES
 
 POLL_MS = 700
 STAGES = {
-    JobStatus.QUEUED: "Queued…",
-    JobStatus.STARTED: "Preparing…",
-    JobStatus.DEFERRED: "Queued…",
-    JobStatus.SCHEDULED: "Queued…",
+    JobStatus.QUEUED.value: "Queued…",
+    JobStatus.STARTED.value: "Preparing…",
+    JobStatus.DEFERRED.value: "Queued…",
+    JobStatus.SCHEDULED.value: "Queued…",
 }
 
 
@@ -62,12 +61,13 @@ def export_controls(report_id: int) -> html.Div:
     prevent_initial_call=True,
 )
 def start_export(clicks: list[int | None]) -> tuple[Any, bool, str]:
-    user = access.require(Leaf.ANALYTICS)
+    user = permissions.signed_in()
     if not any(clicks):
         return no_update, True, no_update
-    report_id, fmt = int(ctx.triggered_id["report"]), str(ctx.triggered_id["fmt"])
-    job = exports.start_export(user, report_id=report_id, fmt=fmt)
-    return job.id, False, STAGES[JobStatus.QUEUED]
+    user, report = permissions.readable_report(ctx.triggered_id["report"])
+    leaf = permissions.report_leaf(report)
+    job = exports.start_export(user, report, leaf=leaf, fmt=str(ctx.triggered_id["fmt"]))
+    return job.id, False, STAGES[JobStatus.QUEUED.value]
 
 
 @callback(
@@ -78,21 +78,19 @@ def start_export(clicks: list[int | None]) -> tuple[Any, bool, str]:
     State(ids.export_job(MATCH), "data"),
     prevent_initial_call=True,
 )
-def poll_export(_ticks: int, job_id: str | None) -> tuple[Any, bool, Any]:
-    user = access.require(Leaf.ANALYTICS)
+def poll_export(_ticks: int, job_id: Any) -> tuple[Any, bool, Any]:
+    user = permissions.signed_in()
     if not job_id:
         return no_update, True, no_update
-    job = exports.tenant_job(connection.default(), job_id=job_id, tenant_id=user.tenant_id)
-    status = job.get_status(refresh=True)
-    if status is JobStatus.FINISHED:
+    found = exports.find_job(connection.default(), str(job_id))
+    job = permissions.readable_job(found, user)
+    view = exports.describe_job(job)
+    if view.is_finished:
         path = exports.job_file(job)
-        fmt = str(job.meta["fmt"])
-        download = dcc.send_file(str(path), filename=str(job.meta.get("filename")),
-                                 type=CONTENT_TYPES[fmt])  # fmt: skip
+        download = dcc.send_file(str(path), filename=view.filename,
+                                 type=CONTENT_TYPES[str(job.meta["fmt"])])  # fmt: skip
         return download, True, html.Span("Downloaded ✓", className="text-success")
-    if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-        result = job.latest_result()
-        message = exports.failure_text(result.exc_string if result else None)
-        return no_update, True, html.Span(f"{message} Click to retry.", className="text-danger")
-    stage = str(job.meta.get("stage") or STAGES.get(status, "Working…"))
+    if view.is_failed:
+        return no_update, True, html.Span(f"{view.error} Click to retry.", className="text-danger")
+    stage = view.stage if view.stage not in ("", "queued") else STAGES.get(view.status, "Working…")
     return no_update, False, stage.capitalize() + ("…" if not stage.endswith("…") else "")

@@ -11,10 +11,8 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import MATCH, Input, Output, State, callback, no_update
 
-import access
-from access import Leaf
+import permissions
 from db import engines, pins
-from jobs.exports import report_for
 
 
 def pin_id(report_id: Any) -> dict[str, Any]:
@@ -46,14 +44,13 @@ def pin_button(report_id: int, is_pinned: bool, *, small_link: bool = False) -> 
     prevent_initial_call=True,
 )
 def toggle_pin(clicks: int | None, value: str, button: dict[str, Any]) -> tuple[Any, ...]:
-    user = access.require(Leaf.REPORTS_MANAGE)
+    user, report = permissions.manageable_report(button["report"])
     if not clicks:  # Dash may call it when the page's components arrive
         return no_update, no_update, no_update
-    web, report_id = engines.default().web, int(button["report"])
-    report_for(user, Leaf.REPORTS_MANAGE, report_id)
+    web = engines.default().web
     if value == "pinned":
-        pins.unpin(web, tenant_id=user.tenant_id, report_id=report_id)
+        pins.unpin(web, tenant_id=user.tenant_id, report_id=report.id)
     else:
-        pins.pin(web, tenant_id=user.tenant_id, report_id=report_id)
+        pins.pin(web, tenant_id=user.tenant_id, report_id=report.id)
     is_pinned = value != "pinned"
     return _label(is_pinned), "pinned" if is_pinned else "", _title(is_pinned)

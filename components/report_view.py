@@ -5,23 +5,28 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+import permissions
 from access import HubUser
-from components import charts, ids
+from components import charts, ids, shell
 from datasets.model import Viz
 from datasets.run import Result
-from db import engines
-from db.reports import SavedReport, get_report
-
-
-def find_report(user: HubUser, report_id: str) -> SavedReport | None:
-    """The user's tenant's report named by a URL segment, or None (unknown, other tenant's
-    or not a number alike)."""
-    if not report_id.isdigit():
-        return None
-    return get_report(engines.default().web, tenant_id=user.tenant_id, report_id=int(report_id))
-
+from db.reports import SavedReport
+from errors import Forbidden, NotFound
 
 REPORT_NOT_FOUND = ("Report not found", "It may have been deleted, or the link is wrong.")
+
+
+def open_report(report_id: str, *, manage: bool = False) -> tuple[HubUser, SavedReport] | html.Div:
+    """The user and the report a page (named by a URL segment) shows when they may read it,
+    or manage it; otherwise the page that says why: not found (unknown, another tenant's,
+    not a number) before forbidden."""
+    check = permissions.manageable_report if manage else permissions.readable_report
+    try:
+        return check(int(report_id) if report_id.isdigit() else None)
+    except NotFound:
+        return shell.not_found(*REPORT_NOT_FOUND)
+    except Forbidden as refused:
+        return shell.forbidden(refused.public_message)
 
 
 def run_summary(result: Result) -> html.Div:

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, html, no_update
 
-import access
-from access import HubUser, Leaf
+import permissions
+from access import HubUser
 from components import ids
 from db import engines
 from db.schedules import WEEKDAYS, Schedule, get_schedule, parse_schedule, remove_schedule
 from db.schedules import save_schedule as store_schedule
 from errors import BadDefinition
-from jobs.exports import report_for
 
 OPEN = "report-schedule"
 MODAL = "report-schedule-modal"
@@ -107,32 +105,31 @@ def schedule_modal(schedule: Schedule | None, *, is_open: bool = False) -> dbc.M
     )  # fmt: skip
 
 
-def _manageable_report(report_id: int) -> HubUser:
-    """The user, when they may manage this report's schedule; 403 / 404 otherwise."""
-    user = access.require(Leaf.REPORTS_MANAGE)
-    report_for(user, Leaf.REPORTS_MANAGE, report_id)
-    return user
+def _manageable_report(report_id: int) -> tuple[HubUser, int]:
+    """The user and the report's id, when they may manage this report's schedule; 404,
+    then 403 otherwise."""
+    user, report = permissions.manageable_report(report_id)
+    return user, report.id
 
 
-@callback(
+# Showing the weekday and opening or cancelling the dialog are UI only: no request.
+clientside_callback(
+    "function (frequency) { return frequency !== 'weekly'; }",
     Output(WEEKDAY_BOX, "hidden"),
     Input(FREQUENCY, "value"),
 )
-def show_weekday(frequency: str | None) -> bool:
-    return frequency != "weekly"
 
-
-@callback(
+clientside_callback(
+    """function (opened, cancelled) {
+        const trigger = dash_clientside.callback_context.triggered_id;
+        if (!(opened || cancelled)) { return dash_clientside.no_update; }
+        return trigger === "OPEN";
+    }""".replace("OPEN", OPEN),
     Output(MODAL, "is_open", allow_duplicate=True),
     Input(OPEN, "n_clicks"),
     Input(CANCEL, "n_clicks"),
     prevent_initial_call=True,
 )
-def toggle(opened: int | None, cancelled: int | None) -> bool:
-    access.require(Leaf.REPORTS_MANAGE)
-    if not (opened or cancelled):  # Dash may call it when the page's components arrive
-        return no_update
-    return dash.ctx.triggered_id == OPEN
 
 
 @callback(
@@ -152,7 +149,7 @@ def toggle(opened: int | None, cancelled: int | None) -> bool:
 def save(
     clicks: int | None, frequency: str, hour: str, weekday: str, recipients: str, report_id: int
 ) -> tuple[Any, ...]:
-    user = _manageable_report(report_id)
+    user, report_id = _manageable_report(report_id)
     if not clicks:
         return (no_update,) * (4 + len(FIELDS))
     raw = {"frequency": frequency, "hour": hour, "weekday": weekday,
@@ -176,7 +173,7 @@ def save(
     prevent_initial_call=True,
 )
 def remove(clicks: int | None, report_id: int) -> tuple[Any, ...]:
-    user = _manageable_report(report_id)
+    user, report_id = _manageable_report(report_id)
     if not clicks:
         return no_update, no_update, no_update
     remove_schedule(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)

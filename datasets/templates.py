@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from datasets.registry import DATASETS
-
 
 @dataclass(frozen=True)
 class Template:
@@ -19,10 +17,6 @@ class Template:
     description: str
     definition: dict[str, Any]
     needs_flow: bool = False
-
-    @property
-    def leaf(self) -> str:
-        return DATASETS[self.definition["dataset"]].leaf
 
 
 LAST_30_DAYS = {"preset": "30d"}

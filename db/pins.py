@@ -8,6 +8,7 @@ un-pinned (dragging a card off the grid).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,17 +110,31 @@ def parse_layout(raw: Any) -> list[tuple[int, int]]:
     return cards
 
 
-def save_layout(web: Engine, *, tenant_id: int, cards: list[tuple[int, int]]) -> list[Card]:
+def save_layout(
+    web: Engine,
+    *,
+    tenant_id: int,
+    cards: list[tuple[int, int]],
+    before_unpin: Callable[[list[dict[str, Any]]], None],
+) -> list[Card]:
     """Orders and sizes the grid as `cards`; pinned reports not in it are un-pinned. A card
-    that is not pinned (or not the tenant's) is a 400, and nothing changes."""
-    p = s.dashboard_pins
+    that is not pinned (or not the tenant's) is a 400, and nothing changes.
+    `before_unpin` sees the definitions of the reports about to be un-pinned, under the
+    grid's row locks, and raises to refuse (then nothing changes either)."""
+    p, r = s.dashboard_pins, s.reports
     with tenant_transaction(web, tenant_id=tenant_id) as conn:
-        pinned = set(conn.scalars(sa.select(p.c.report_id).with_for_update()))
+        locked = conn.execute(
+            sa.select(p.c.report_id, r.c.definition)
+            .join(r, sa.and_(r.c.tenant_id == p.c.tenant_id, r.c.id == p.c.report_id))
+            .with_for_update(of=p)
+        )
+        pinned = {row.report_id: row.definition for row in locked}
         unknown = [i for i, (report_id, _) in enumerate(cards) if report_id not in pinned]
         if unknown:
             raise BadDefinition([(f"cards[{i}].report_id", "this report is not pinned")
                                  for i in unknown])  # fmt: skip
         kept = [report_id for report_id, _ in cards]
+        before_unpin([d for report_id, d in pinned.items() if report_id not in kept])
         conn.execute(sa.delete(p).where(p.c.report_id.not_in(kept)))
         for position, (report_id, span) in enumerate(cards):
             conn.execute(

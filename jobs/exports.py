@@ -1,8 +1,14 @@
 """Exports: run a saved report in export mode and render it as CSV or XLSX.
 
-`build_export` is what both the HTTP download and the RQ job call, so the two give the
+`load_export` is what both the HTTP download and the RQ job call, so the two give the
 same bytes. The job writes its file under HUB_HOME/exports, where it is kept for
-FILE_TTL_SECONDS and served only to users of the same tenant with the analytics leaf.
+FILE_TTL_SECONDS. Who may start, read and download a job is decided by permissions.py:
+a job carries its tenant and the leaf of its report's dataset in its metadata.
+
+A job whose worker dies is found abandoned once its heartbeat lapses (RQ's started-job
+registry, swept whenever its status is read), re-queued once, and failed after that. A
+user error (a deleted or invalid report, a timeout) fails at once, with its message kept
+in the job's metadata for the route and the buttons.
 """
 
 from __future__ import annotations
@@ -16,20 +22,19 @@ from pathlib import Path
 
 from psycopg.errors import QueryCanceled
 from redis import Redis
-from rq import Queue, get_current_job
-from rq.job import Job
+from rq import Queue, Retry, get_current_job
+from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-import access
 import config
 from access import HubUser, Leaf
 from datasets.model import Mode
-from datasets.registry import DATASETS
 from datasets.run import Result, run_report
 from datasets.validate import validate
 from db import engines
 from db.reports import SavedReport, get_report
-from errors import NotFound
+from errors import NotFound, UserError
 from jobs import connection, queues
 from jobs.export_formats import csv_chunks, filename, xlsx_bytes
 
@@ -39,6 +44,8 @@ JOB_TIMEOUT_SECONDS = 180  # a 5000-row export runs in seconds; 15 s per stateme
 RESULT_TTL_SECONDS = 3600  # the job (and its file) stays downloadable for an hour
 FAILURE_TTL_SECONDS = 3600  # a failure stays visible to the UI for as long
 FILE_TTL_SECONDS = 3600
+# A job whose worker died is re-queued this many times before it is shown as failed.
+ABANDONED_RETRIES = 1
 # Transient database errors (a restart, a failover) are retried inside the job, with
 # these pauses; a user error (an invalid or deleted report) fails at once, so the UI can
 # show it without waiting for retries.
@@ -59,8 +66,7 @@ class Export:
 
 def load_export(tenant_id: int, report_id: int, fmt: str) -> Export:
     """Runs the tenant's saved report in export mode (5000 rows), or NotFound."""
-    if fmt not in FORMATS:
-        raise NotFound(f"Unknown export format '{fmt}': use csv or xlsx.")
+    check_format(fmt)
     report = get_report(engines.default().web, tenant_id=tenant_id, report_id=report_id)
     if report is None:
         raise NotFound("There is no such report.")
@@ -69,19 +75,9 @@ def load_export(tenant_id: int, report_id: int, fmt: str) -> Export:
     return Export(report, result, fmt)
 
 
-def dataset_leaf(report: SavedReport) -> str:
-    return DATASETS[str(report.definition.get("dataset"))].leaf
-
-
-def report_for(user: HubUser, leaf: Leaf, report_id: int) -> SavedReport:
-    """The user's tenant's report when they hold `leaf` and the report's dataset leaf;
-    Forbidden or NotFound otherwise. The one check behind export, pin and schedule."""
-    access.require(leaf)
-    report = get_report(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
-    if report is None:
-        raise NotFound("There is no such report.")
-    access.require(Leaf(dataset_leaf(report)))
-    return report
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise NotFound(f"Unknown export format '{fmt}': use csv or xlsx.")
 
 
 def render(export: Export) -> bytes:
@@ -102,7 +98,13 @@ def export_report(tenant_id: int, report_id: int, fmt: str) -> str:
     assert job is not None
     job.meta["stage"] = "running report"
     job.save_meta()
-    export = _with_transient_retries(lambda: load_export(tenant_id, report_id, fmt))
+    try:
+        export = _with_transient_retries(lambda: load_export(tenant_id, report_id, fmt))
+    except UserError as error:  # final: shown as is, never retried
+        job.meta.update(stage="failed", error=error.public_message)
+        job.save_meta()
+        job.retries_left = 0
+        raise
     job.meta.update(stage="writing file", rows=len(export.result.frame))
     job.save_meta()
     target = exports_dir() / f"{job.id}.{fmt}"
@@ -125,7 +127,9 @@ def _with_transient_retries(action: Callable[[], Export]) -> Export:
     return action()
 
 
-def enqueue_export(redis: Redis, *, tenant_id: int, user_id: int, report_id: int, fmt: str) -> Job:
+def enqueue_export(
+    redis: Redis, *, tenant_id: int, user_id: int, report_id: int, fmt: str, leaf: Leaf
+) -> Job:
     return Queue(queues.EXPORTS, connection=redis).enqueue(
         export_report,
         tenant_id,
@@ -134,31 +138,75 @@ def enqueue_export(redis: Redis, *, tenant_id: int, user_id: int, report_id: int
         job_timeout=JOB_TIMEOUT_SECONDS,
         result_ttl=RESULT_TTL_SECONDS,
         failure_ttl=FAILURE_TTL_SECONDS,
+        retry=Retry(max=ABANDONED_RETRIES),
         meta={"tenant_id": tenant_id, "user_id": user_id, "report_id": report_id,
-              "fmt": fmt, "stage": "queued"},
+              "fmt": fmt, "leaf": leaf.value, "stage": "queued"},
     )  # fmt: skip
 
 
-def start_export(user: HubUser, *, report_id: int, fmt: str) -> Job:
-    """Checks that the user may export this report (tenant, analytics and the dataset's
-    leaf) and enqueues the job: the one path behind the export route and buttons."""
-    access.require(Leaf.ANALYTICS)
-    if fmt not in FORMATS:
-        raise NotFound(f"Unknown export format '{fmt}': use csv or xlsx.")
-    report_for(user, Leaf.ANALYTICS, report_id)
+def start_export(user: HubUser, report: SavedReport, *, leaf: Leaf, fmt: str) -> Job:
+    """Enqueues the export of a report the user may read (permissions.readable_report):
+    the one path behind the export route and the buttons."""
+    check_format(fmt)
     return enqueue_export(connection.default(), tenant_id=user.tenant_id, user_id=user.id,
-                          report_id=report_id, fmt=fmt)  # fmt: skip
+                          report_id=report.id, fmt=fmt, leaf=leaf)  # fmt: skip
 
 
-def tenant_job(redis: Redis, *, job_id: str, tenant_id: int) -> Job:
-    """The export job if it belongs to `tenant_id`; NotFound otherwise (never 403, so
-    other tenants' job ids reveal nothing)."""
+def find_job(redis: Redis, job_id: str) -> Job | None:
+    """The export job named by `job_id`, or None (for a malformed id too). Whether the
+    user may see it is permissions.readable_job's question."""
     if not JOB_ID.match(job_id):
-        raise NotFound("There is no such export.")
-    job = Job.fetch(job_id, connection=redis) if Job.exists(job_id, connection=redis) else None
-    if job is None or job.meta.get("tenant_id") != tenant_id:
-        raise NotFound("There is no such export.")
-    return job
+        return None
+    return Job.fetch(job_id, connection=redis) if Job.exists(job_id, connection=redis) else None
+
+
+@dataclass(frozen=True)
+class JobView:
+    """An export job as the route and the buttons show it."""
+
+    status: str  # queued, started, finished or failed (RQ's words)
+    stage: str
+    rows: int | None = None
+    filename: str | None = None
+    error: str | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status == JobStatus.FINISHED.value
+
+    @property
+    def is_failed(self) -> bool:
+        return self.error is not None
+
+
+GENERIC_FAILURE = "The export failed. Try again; if it keeps failing, contact support."
+ABANDONED = "The export stopped because its worker went away. Try again."
+FAILED_STATES = (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+
+
+def describe_job(job: Job) -> JobView:
+    """The job's state now. A started job whose worker died is swept first (RQ re-queues
+    it once, then fails it), so a dead worker shows within its heartbeat's lapse, not at
+    the next maintenance pass."""
+    status = job.get_status(refresh=True)
+    if status is JobStatus.STARTED:
+        StartedJobRegistry(job.origin, connection=job.connection).cleanup()
+        status = job.get_status(refresh=True)
+        job.refresh()
+    meta = job.meta
+    error = None
+    if status in FAILED_STATES:
+        result = job.latest_result()
+        abandoned = result is not None and "AbandonedJobError" in (result.exc_string or "")
+        error = str(meta.get("error") or (ABANDONED if abandoned else GENERIC_FAILURE))
+    rows = meta.get("rows")
+    return JobView(
+        status=status.value if status else "unknown",
+        stage=str(meta.get("stage") or ""),
+        rows=rows if isinstance(rows, int) else None,
+        filename=str(meta["filename"]) if status is JobStatus.FINISHED else None,
+        error=error,
+    )
 
 
 def job_file(job: Job) -> Path:
@@ -177,12 +225,3 @@ def remove_expired_files(now: float | None = None) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
-
-
-def failure_text(trace: str | None) -> str:
-    """The user-facing line of a failed job: its UserError message, or a generic one."""
-    last = (trace or "").strip().splitlines()[-1:] or [""]
-    name, _, message = last[0].partition(": ")
-    if name.rsplit(".", 1)[-1] in {"NotFound", "BadDefinition", "ReportTimeout", "Forbidden"}:
-        return message
-    return "The export failed. Try again; if it keeps failing, contact support."

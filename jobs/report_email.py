@@ -12,9 +12,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from html import escape
 
+import permissions
 from datasets.describe import describe
 from datasets.formatting import format_rows
-from datasets.registry import DATASETS
 from datasets.run import Result
 from db.reports import SavedReport
 from db.schedules import Schedule
@@ -100,7 +100,7 @@ def compose(
     message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message[TENANT_HEADER] = str(report.tenant_id)
-    message[LEAF_HEADER] = DATASETS[result.definition.dataset].leaf
+    message[LEAF_HEADER] = permissions.dataset_leaf(result.definition.dataset).value
     message.set_content(plain_summary(report, schedule, result))
     message.add_alternative(html_summary(report, schedule, result), subtype="html")
     message.add_attachment(

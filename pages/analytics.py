@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 
 import access
+import permissions
 from access import HubUser, Leaf
 from components import ids, shell
 from components.export_controls import export_controls
@@ -23,7 +24,7 @@ dash.register_page(__name__, path="/admin/analytics", title="Analytics · Analyt
 
 
 def _template_item(user: HubUser, template: Template) -> html.Li:
-    usable = user.may(Leaf.REPORTS_MANAGE) and user.may(Leaf(template.leaf))
+    usable = permissions.may_manage_dataset(user, template.definition["dataset"])
     name = (
         html.A(template.name, href=f"/admin/analytics/reports/new?template={template.id}",
                className="fw-semibold")
@@ -64,7 +65,7 @@ def _report_row(user: HubUser, report: ReportSummary) -> html.Tr:
         html.A("Schedule", href=f"/admin/analytics/reports/{report.id}?schedule=1",
                className="small me-2", title="Email this report daily or weekly"),
         pin_button(report.id, report.is_pinned, small_link=True),
-    ] if user.may(Leaf.REPORTS_MANAGE) else []  # fmt: skip
+    ] if permissions.may_manage_dataset(user, report.dataset) else []  # fmt: skip
     return html.Tr(
         [
             html.Td(
@@ -125,7 +126,7 @@ def _reports_card(user: HubUser, reports: list[ReportSummary]) -> dbc.Card:
     prevent_initial_call=True,
 )
 def search_reports(query: str | None) -> Any:
-    user = access.require(Leaf.ANALYTICS)
+    user = permissions.require(Leaf.ANALYTICS)
     query = "".join(c for c in (query or "").strip()[:100] if is_clean_text(c))
     reports = list_reports(engines.default().web, tenant_id=user.tenant_id, name_contains=query)
     return _reports_body(user, reports, query)

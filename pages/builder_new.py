@@ -9,6 +9,7 @@ import dash
 from dash import html
 
 import access
+import permissions
 from access import Leaf
 from components import builder, shell
 from datasets.templates import BY_ID
@@ -26,8 +27,10 @@ def layout(template: str = "", **_query: str) -> html.Div:
     if user is None or not user.may(Leaf.REPORTS_MANAGE):
         return shell.forbidden("Building reports needs comerix.insights.reports.manage.")
     chosen = BY_ID.get(template)
-    if chosen is not None and not user.may(Leaf(chosen.leaf)):
-        return shell.forbidden(f"The {chosen.name} template needs {chosen.leaf}.")
+    dataset = chosen.definition["dataset"] if chosen else ""
+    if chosen is not None and not permissions.may_manage_dataset(user, dataset):
+        leaf = permissions.dataset_leaf(dataset)
+        return shell.forbidden(f"The {chosen.name} template needs {leaf.value}.")
     heading = f"New report from “{chosen.name}”" if chosen else "New report"
     definition = chosen.definition if chosen else BLANK
     return builder.layout(user, definition=definition, heading=heading,

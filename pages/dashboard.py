@@ -18,15 +18,15 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, callback, dcc, html, no_update
 
 import access
+import permissions
 from access import HubUser, Leaf
 from components import charts, dashboard, shell
 from components.report_view import run_summary
-from datasets.builder import preview
 from datasets.model import Mode, Viz
 from datasets.pulse import DEFAULT_RANGE, RANGES, pulse
 from db import engines, pins
 from db.activity import recent_activity
-from db.reports import get_report
+from reporting import preview
 
 dash.register_page(__name__, path="/admin/analytics/dashboard", title="Dashboard · Analytics Hub")
 
@@ -49,9 +49,9 @@ def _grid(user: HubUser) -> Any:
             else "Nothing is pinned yet. People who build reports can pin them here."
         )
         return html.Div(hint, className="hub-empty-state", id="dashboard-empty")
-    manage = user.may(Leaf.REPORTS_MANAGE)
     return dbc.Row(
-        [dashboard.card_view(c, manage=manage, first=i == 0, last=i == len(cards) - 1)
+        [dashboard.card_view(c, manage=permissions.may_manage_definition(user, c.definition),
+                             first=i == 0, last=i == len(cards) - 1)
          for i, c in enumerate(cards)],
         className="hub-pin-grid", id="dashboard-cards",
     )  # fmt: skip
@@ -99,13 +99,13 @@ def layout(**_query: str) -> html.Div:
 
 @callback(Output(PULSE, "children"), Input(RANGE, "value"), Input(TICK, "n_intervals"))
 def render_pulse(preset: str | None, _tick: int | None) -> html.Div:
-    user = access.require(Leaf.ANALYTICS)
+    user = permissions.require(Leaf.ANALYTICS)
     return dashboard.pulse_view(pulse(user.tenant_id, preset or DEFAULT_RANGE))
 
 
 @callback(Output(ACTIVITY, "children"), Input(FEED_TICK, "n_intervals"))
 def render_activity(_tick: int | None) -> Any:
-    user = access.require(Leaf.ANALYTICS)
+    user = permissions.require(Leaf.ANALYTICS)
     feed = recent_activity(engines.default().web, tenant_id=user.tenant_id)
     return dashboard.activity_view(feed, dt.datetime.now(dt.UTC))
 
@@ -117,9 +117,8 @@ def render_activity(_tick: int | None) -> Any:
 )
 def render_card(body: dict[str, Any], _tick: int | None) -> Any:
     """The card's report, run now (saved mode, 500 rows): its chart, or its table."""
-    user = access.require(Leaf.ANALYTICS)
-    report = get_report(engines.default().web, tenant_id=user.tenant_id,
-                        report_id=int(body["report"]))  # fmt: skip
+    user = permissions.require(Leaf.ANALYTICS)
+    report = permissions.visible_report(user, body.get("report"))
     if report is None:
         return html.P("This report was deleted.", className="text-body-secondary")
     outcome = preview(report.definition, user, mode=Mode.SAVED)
@@ -148,7 +147,7 @@ def render_card(body: dict[str, Any], _tick: int | None) -> Any:
 )
 def arrange(*_inputs: list[Any]) -> float:
     """Applies one card control (width, move, un-pin) to the saved grid."""
-    user = access.require(Leaf.REPORTS_MANAGE)
+    user = permissions.require(Leaf.REPORTS_MANAGE)
     trigger, value = dash.ctx.triggered_id, dash.ctx.triggered[0]["value"]
     if not isinstance(trigger, dict) or not value:  # components arriving, not a click
         return no_update
@@ -160,7 +159,7 @@ def arrange(*_inputs: list[Any]) -> float:
         return no_update
     match part:
         case "span":
-            if int(value) == cards[at][1]:
+            if value not in {str(span) for span in pins.SPANS} or int(value) == cards[at][1]:
                 return no_update
             cards[at] = (report_id, int(value))
         case "left" if at > 0:
@@ -171,10 +170,15 @@ def arrange(*_inputs: list[Any]) -> float:
             del cards[at]
         case _:
             return no_update
-    pins.save_layout(web, tenant_id=user.tenant_id, cards=cards)
+    pins.save_layout(
+        web,
+        tenant_id=user.tenant_id,
+        cards=cards,
+        before_unpin=lambda dropped: permissions.require_unpin(user, dropped),
+    )
     return time.time()
 
 
 @callback(Output(GRID, "children"), Input(VERSION, "data"), prevent_initial_call=True)
 def render_grid(_version: float) -> Any:
-    return _grid(access.require(Leaf.ANALYTICS))
+    return _grid(permissions.require(Leaf.ANALYTICS))

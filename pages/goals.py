@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
 import access
+import permissions
 from access import HubUser, Leaf
 from components import shell
 from db import engines
@@ -151,7 +152,7 @@ def show_rule_fields(rule: str | None) -> tuple[bool, bool]:
     prevent_initial_call=True,
 )
 def open_form(*_clicks: Any) -> tuple[Any, ...]:
-    user = access.require(Leaf.GOALS_MANAGE)
+    user = permissions.require(Leaf.GOALS_MANAGE)
     trigger, value = dash.ctx.triggered_id, dash.ctx.triggered[0]["value"]
     if trigger is None or not value:  # components arriving, not a click
         return (no_update,) * (3 + 2 * len(FIELDS))
@@ -185,7 +186,7 @@ def _values(goal: Goal) -> tuple[Any, ...]:
     prevent_initial_call=True,
 )
 def save(clicks: int | None, editing: int | None, *values: Any) -> tuple[Any, ...]:
-    user = access.require(Leaf.GOALS_MANAGE)
+    user = permissions.require(Leaf.GOALS_MANAGE)
     if not clicks:
         return (no_update,) * (2 + len(FIELDS))
     raw = dict(zip(FIELDS, values, strict=True))
@@ -200,4 +201,4 @@ def save(clicks: int | None, editing: int | None, *values: Any) -> tuple[Any, ..
 
 @callback(Output(LIST, "children"), Input(VERSION, "data"), prevent_initial_call=True)
 def refresh(_version: float) -> Any:
-    return _table(access.require(Leaf.GOALS))
+    return _table(permissions.require(Leaf.GOALS))

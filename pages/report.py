@@ -6,44 +6,38 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-import access
-from access import HubUser, Leaf
-from components import ids, schedule_form, shell
+import permissions
+from access import HubUser
+from components import ids, schedule_form
 from components.export_controls import export_controls
 from components.pin_control import pin_button
-from components.report_view import REPORT_NOT_FOUND, find_report, render_result
-from datasets.builder import preview
+from components.report_view import open_report, render_result
 from datasets.model import Mode
 from datasets.registry import DATASETS
 from db import engines, pins
 from db.reports import SavedReport, delete_report, duplicate_report
-from jobs.exports import dataset_leaf
+from reporting import preview
 
 dash.register_page(
     __name__, path_template="/admin/analytics/reports/<report_id>", title="Report · Analytics Hub"
 )
 
 
-def _may_schedule(user: HubUser, report: SavedReport) -> bool:
-    return user.may(Leaf.REPORTS_MANAGE) and user.may(Leaf(dataset_leaf(report)))
+def _may_manage(user: HubUser, report: SavedReport) -> bool:
+    return permissions.may_manage_definition(user, report.definition)
 
 
 def _actions(user: HubUser, report: SavedReport) -> html.Div:
-    manage = user.may(Leaf.REPORTS_MANAGE)
     buttons = [export_controls(report.id)]
-    if manage:
+    if _may_manage(user, report):
         buttons = [
             dbc.Button("Edit", href=f"/admin/analytics/reports/{report.id}/edit", size="sm",
                        color="primary", className="me-2", id="report-edit"),
-            *(
-                [pin_button(report.id, pins.is_pinned(engines.default().web,
-                                                      tenant_id=user.tenant_id,
-                                                      report_id=report.id)),
-                 schedule_form.schedule_button()]
-                if _may_schedule(user, report) else []
-            ),
+            pin_button(report.id, pins.is_pinned(engines.default().web, tenant_id=user.tenant_id,
+                                                 report_id=report.id)),
+            schedule_form.schedule_button(),
             dbc.Button("Duplicate", id=ids.REPORT_DUPLICATE, size="sm", color="secondary",
                        outline=True, className="me-2"),
             dbc.Button("Delete", id=ids.REPORT_DELETE, size="sm", color="danger", outline=True,
@@ -80,7 +74,7 @@ def _body(user: HubUser, report: SavedReport) -> html.Div:
 
 def _schedule_parts(user: HubUser, report: SavedReport, open_schedule: bool) -> list[Any]:
     """The schedule status line and dialog, for users who may manage schedules."""
-    if not _may_schedule(user, report):
+    if not _may_manage(user, report):
         return [None, None]
     schedule = schedule_form.current_schedule(user, report.id)
     status = html.P(schedule_form.status_text(schedule), id=schedule_form.STATUS,
@@ -89,12 +83,10 @@ def _schedule_parts(user: HubUser, report: SavedReport, open_schedule: bool) -> 
 
 
 def layout(report_id: str = "", schedule: str = "", **_query: str) -> html.Div:
-    user = access.current()
-    if user is None or not user.may(Leaf.ANALYTICS):
-        return shell.forbidden("Your role does not include the Analytics Hub.")
-    report = find_report(user, report_id)
-    if report is None:
-        return shell.not_found(*REPORT_NOT_FOUND)
+    opened = open_report(report_id)
+    if not isinstance(opened, tuple):
+        return opened
+    user, report = opened
     dataset = DATASETS.get(str(report.definition.get("dataset")))
     status, schedule_dialog = _schedule_parts(user, report, open_schedule=schedule == "1")
     return html.Div(
@@ -129,23 +121,26 @@ def layout(report_id: str = "", schedule: str = "", **_query: str) -> html.Div:
     prevent_initial_call=True,
 )
 def duplicate(clicks: int | None, report_id: int) -> str:
-    user = access.require(Leaf.REPORTS_MANAGE)
+    """Duplicating is managing the original (see permissions.py)."""
+    user, report = permissions.manageable_report(report_id)
     if not clicks:  # Dash may call it when the page's components arrive
         return no_update
     copy = duplicate_report(engines.default().web, tenant_id=user.tenant_id, owner_id=user.id,
-                            report_id=report_id)  # fmt: skip
+                            report_id=report.id)  # fmt: skip
     return f"/admin/analytics/reports/{copy}/edit"
 
 
-@callback(
+# Opening and cancelling the confirmation is UI only: no request to the server.
+clientside_callback(
+    """function (opened, cancelled) {
+        const trigger = dash_clientside.callback_context.triggered_id;
+        return trigger === "OPEN" && Boolean(opened);
+    }""".replace("OPEN", ids.REPORT_DELETE),
     Output(ids.REPORT_DELETE_MODAL, "is_open"),
     Input(ids.REPORT_DELETE, "n_clicks"),
     Input(ids.REPORT_DELETE_CANCEL, "n_clicks"),
     prevent_initial_call=True,
 )
-def toggle_delete(_open: int | None, _cancel: int | None) -> bool:
-    access.require(Leaf.REPORTS_MANAGE)
-    return dash.ctx.triggered_id == ids.REPORT_DELETE
 
 
 @callback(
@@ -155,8 +150,8 @@ def toggle_delete(_open: int | None, _cancel: int | None) -> bool:
     prevent_initial_call=True,
 )
 def delete(clicks: int | None, report_id: int) -> str:
-    user = access.require(Leaf.REPORTS_MANAGE)
+    user, report = permissions.manageable_report(report_id)
     if not clicks:
         return no_update
-    delete_report(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
+    delete_report(engines.default().web, tenant_id=user.tenant_id, report_id=report.id)
     return "/admin/analytics?deleted=1"

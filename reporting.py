@@ -1,7 +1,8 @@
-"""What the builder needs: a definition's preview (or its issues), and saving it.
+"""What a signed-in user does with a report definition: preview it and save it.
 
-Plain functions so the builder's callbacks stay thin and they are tested without Dash.
-Problems come back as (path, message) issues, shown next to the control they name.
+Plain functions so the builder's, the report page's and the dashboard's callbacks stay
+thin and they are tested without Dash. Access is asked of permissions.py; problems come
+back as (path, message) issues, shown next to the control they name.
 """
 
 from __future__ import annotations
@@ -9,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from access import HubUser, Leaf
+import permissions
+from access import HubUser
 from datasets.compare import previous_period
 from datasets.model import Mode, Viz
-from datasets.registry import DATASETS
 from datasets.run import Result, run_report
 from datasets.validate import validate
 from db import engines
 from db.reports import save_report
-from errors import BadDefinition, UserError
+from errors import BadDefinition, Forbidden, NotFound, UserError
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,7 @@ def preview(raw: dict[str, Any], user: HubUser, *, mode: Mode = Mode.PREVIEW) ->
     problems come back as (path, message) issues instead of exceptions."""
     try:
         definition = validate(raw)
-        leaf = Leaf(DATASETS[definition.dataset].leaf)
-        if not user.may(leaf):
-            return Preview(issues=(("dataset", f"your role does not grant {leaf.value}"),))
+        permissions.require_dataset(user, definition.dataset)
         result = run_report(definition, tenant_id=user.tenant_id, mode=mode)
         previous = None
         if definition.viz is Viz.KPI:
@@ -43,6 +42,8 @@ def preview(raw: dict[str, Any], user: HubUser, *, mode: Mode = Mode.PREVIEW) ->
         return Preview(result=result, previous=previous)
     except BadDefinition as error:
         return Preview(issues=tuple(error.issues))
+    except Forbidden as error:
+        return Preview(issues=(("dataset", error.public_message),))
     except UserError as error:
         return Preview(issues=(("(definition)", error.public_message),))
 
@@ -61,12 +62,11 @@ def save(
     description: str,
     report_id: int | None = None,
 ) -> Saved:
-    """Validates and saves the definition as the user's report (new, or `report_id`)."""
+    """Validates and saves the definition as the user's report (new, or `report_id`)
+    when permissions.require_save allows it; every refusal comes back as an issue."""
     try:
         definition = validate(raw)
-        leaf = Leaf(DATASETS[definition.dataset].leaf)
-        if not user.may(leaf):
-            return Saved(issues=(("dataset", f"your role does not grant {leaf.value}"),))
+        permissions.require_save(user, definition.json_dict(), report_id)
         saved_id = save_report(
             engines.default().web, tenant_id=user.tenant_id, owner_id=user.id, name=name,
             description=description, definition=definition.json_dict(), report_id=report_id,
@@ -74,6 +74,8 @@ def save(
         return Saved(report_id=saved_id)
     except BadDefinition as error:
         return Saved(issues=tuple(error.issues))
+    except (Forbidden, NotFound) as error:
+        return Saved(issues=(("(definition)", error.public_message),))
     except UserError as error:
         path, _, message = error.public_message.partition(": ")
         return Saved(issues=((path, message),) if message else (("(definition)", path),))

@@ -1,0 +1,71 @@
+"""Posting a Dash callback by hand, the way the browser's renderer does.
+
+The request is built from the app's own callback map, so a test names a callback by one
+of its inputs and gives values; ids may be strings or pattern-matching dicts.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dash
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+
+def id_text(component_id: str | dict[str, Any]) -> str:
+    """A component id as Dash writes it in `changedPropIds`."""
+    if isinstance(component_id, dict):
+        return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+    return component_id
+
+
+def find(input_id: str, input_property: str) -> tuple[str, dict[str, Any]]:
+    """The callback (its output key and spec) that has this input; the input id is a
+    string, or a pattern id's `type`."""
+    for key, spec in dash.get_app().callback_map.items():
+        for item in spec["inputs"]:
+            raw = item["id"]
+            name = json.loads(raw)["type"] if raw.startswith("{") else raw
+            if name == input_id and item["property"] == input_property:
+                return key, spec
+    raise LookupError(f"no callback has the input {input_id}.{input_property}")
+
+
+def outputs_of(key: str, match: dict[str, Any] | None = None) -> list[dict[str, Any]] | dict:
+    """The `outputs` field for an output key; `match` fills MATCH wildcards."""
+    parts = []
+    for part in key.strip(".").split("..."):
+        raw, prop = part.rsplit(".", 1)
+        prop = prop.split("@")[0]
+        if raw.startswith("{"):
+            pattern = json.loads(raw)
+            raw_id: Any = {k: (match or {}).get(k, v) if isinstance(v, list) else v
+                           for k, v in pattern.items()}  # fmt: skip
+        else:
+            raw_id = raw
+        parts.append({"id": raw_id, "property": prop})
+    return parts if key.startswith("..") else parts[0]
+
+
+def post(
+    client: FlaskClient,
+    key: str,
+    *,
+    inputs: list[Any],
+    state: list[Any] = (),  # type: ignore[assignment]
+    changed: list[str],
+    match: dict[str, Any] | None = None,
+) -> TestResponse:
+    """Posts the callback `key` with these inputs and state (each {"id", "property",
+    "value"}, or a list of them for an ALL wildcard)."""
+    return client.post(
+        "/_dash-update-component",
+        json={"output": key, "outputs": outputs_of(key, match), "inputs": inputs,
+              "state": list(state), "changedPropIds": changed},
+    )  # fmt: skip
+
+
+def value(component_id: str | dict[str, Any], prop: str, val: Any) -> dict[str, Any]:
+    return {"id": component_id, "property": prop, "value": val}
