@@ -3,13 +3,22 @@
 Every number a person reads — hover labels, slice and bar text, KPI values, table
 cells — comes from the shared formatter, so a chart says exactly what the export says.
 One theme (`hub`) for all charts, readable at card size and full width.
+
+Plotly renders a subset of HTML in every string of a figure (`<a href>`, `<b>`, `<br>`,
+`<span style>`), and goal, flow, step, event and channel names are tenant text. So
+`figure()`, the one way in, escapes every text cell and column label of the result
+(`plotly_text`) before any trace is built; the markup the builders add (`<br>`) is ours.
+The AG Grid table shows text as text and takes the result as it is.
 """
 
 from __future__ import annotations
 
+import html
+from dataclasses import replace
 from typing import Any, assert_never
 
 import dash_ag_grid as dag
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -35,6 +44,30 @@ pio.templates["hub"] = go.layout.Template(
         yaxis={"gridcolor": "#eef0f3", "linecolor": "#ced4da", "zeroline": False},
     )
 )  # fmt: skip
+
+
+def plotly_text(text: str) -> str:
+    """`text` as Plotly shows it literally: &, < and > as the entities Plotly turns back
+    into those characters, so "a & b" still reads "a & b" and no tag takes effect.
+    (Quotes stay: Plotly does not decode `&quot;`, and outside a tag they are inert.)"""
+    return html.escape(text, quote=False)
+
+
+def _literal(result: Result) -> Result:
+    """The result with every text Plotly would read escaped: string cells (categories
+    such as goal, flow, step, event, channel and currency) and the columns' labels and
+    fixed currencies (a currency can come from a filter value)."""
+    frame = pd.DataFrame(
+        [[plotly_text(v) if isinstance(v, str) else v for v in row]
+         for row in result.frame.itertuples(index=False, name=None)],
+        columns=result.frame.columns, index=result.frame.index, dtype=object,
+    )  # fmt: skip
+    columns = tuple(
+        replace(c, label=plotly_text(c.label),
+                currency=None if c.currency is None else plotly_text(c.currency))
+        for c in result.columns
+    )  # fmt: skip
+    return replace(result, frame=frame, columns=columns)
 
 
 def _rows(result: Result) -> list[dict[str, Any]]:
@@ -93,7 +126,7 @@ def _traces(result: Result, x: Column, series: Column | None, kind: str) -> list
     return traces
 
 
-def line_figure(result: Result) -> go.Figure:
+def _line_figure(result: Result) -> go.Figure:
     time, categories, measures = _split(result)
     assert time is not None
     figure = go.Figure(_traces(result, time, categories[0] if categories else None, "line"))
@@ -101,7 +134,7 @@ def line_figure(result: Result) -> go.Figure:
     return figure
 
 
-def bar_figure(result: Result) -> go.Figure:
+def _bar_figure(result: Result) -> go.Figure:
     time, categories, measures = _split(result)
     x = categories[0] if categories else time
     assert x is not None
@@ -111,7 +144,7 @@ def bar_figure(result: Result) -> go.Figure:
     return figure
 
 
-def pie_slices(result: Result) -> tuple[list[str], list[float], list[str]]:
+def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str]]:
     """(labels, values, display texts), largest first; past MAX_PIE_SLICES the rest fold
     into "Other" when the measure adds up (a sum of averages would mean nothing)."""
     _, categories, measures = _split(result)
@@ -134,8 +167,8 @@ def pie_slices(result: Result) -> tuple[list[str], list[float], list[str]]:
     return labels, values, texts
 
 
-def pie_figure(result: Result) -> go.Figure:
-    labels, values, texts = pie_slices(result)
+def _pie_figure(result: Result) -> go.Figure:
+    labels, values, texts = _pie_slices(result)
     figure = go.Figure(
         go.Pie(labels=labels, values=values, text=texts, textinfo="label+percent",
                hovertemplate="%{label}: %{text} (%{percent})<extra></extra>", hole=0.45,
@@ -145,7 +178,7 @@ def pie_figure(result: Result) -> go.Figure:
     return figure
 
 
-def kpi_figure(result: Result, previous: Result | None = None) -> go.Figure:
+def _kpi_figure(result: Result, previous: Result | None = None) -> go.Figure:
     """One big formatted number, and its change against the previous period if given."""
     measure = _split(result)[2][0]
     row = _rows(result)[0] if len(result.frame) else {measure.id: None}
@@ -179,7 +212,7 @@ def _kpi_number_format(measure: Column) -> dict[str, Any]:
             return {"valueformat": ",d"}
 
 
-def funnel_figure(result: Result) -> go.Figure:
+def _funnel_figure(result: Result) -> go.Figure:
     rows = _rows(result)
     _step, reached, drop_off, conversion = result.columns
     texts = [
@@ -224,19 +257,21 @@ def table(result: Result, *, grid_id: str | dict[str, Any]) -> dag.AgGrid:
 
 
 def figure(result: Result, previous: Result | None = None) -> go.Figure:
-    """The Plotly figure for the definition's viz (table has no figure: use `table`)."""
+    """The Plotly figure for the definition's viz (table has no figure: use `table`), with
+    the result's text escaped for Plotly. `previous` gives the KPI its change (numbers only)."""
     viz = result.definition.viz
+    result = _literal(result)
     match viz:
         case Viz.LINE:
-            return line_figure(result)
+            return _line_figure(result)
         case Viz.BAR:
-            return bar_figure(result)
+            return _bar_figure(result)
         case Viz.PIE:
-            return pie_figure(result)
+            return _pie_figure(result)
         case Viz.KPI:
-            return kpi_figure(result, previous)
+            return _kpi_figure(result, previous)
         case Viz.FUNNEL:
-            return funnel_figure(result)
+            return _funnel_figure(result)
         case Viz.TABLE:
             raise ValueError("a table is rendered with charts.table(), not as a figure")
         case _:

@@ -71,7 +71,7 @@ def _flow_list(title: str, result: Result, line: Any, empty: str, list_id: str) 
 
 def pulse_view(pulse: Pulse) -> html.Div:
     conversations = int(pulse.hero.frame["conversations"].sum())
-    hero_chart = charts.line_figure(pulse.hero).update_layout(
+    hero_chart = charts.figure(pulse.hero).update_layout(
         height=150, margin={"l": 40, "r": 8, "t": 8, "b": 28}, showlegend=False
     )
     spend = cell(pulse.tokens, "cost") if pulse.has_token_data() else EMPTY
