@@ -14,15 +14,17 @@ from urllib.parse import urlsplit
 import dash
 import flask
 import flask_login
-from werkzeug.exceptions import HTTPException
+from dash.exceptions import DependencyException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 import config
+import limits
 import login
 from api import dashboard as dashboard_api
 from api import exports as exports_api
 from api import reports as reports_api
 from components import ids, shell
-from errors import BadRequest, Forbidden, HubError, Unauthorized, UserError
+from errors import BadRequest, Forbidden, HubError, NotFound, Unauthorized, UserError
 
 log = logging.getLogger("hub")
 
@@ -71,10 +73,25 @@ def _check_request_origin() -> None:
         raise Forbidden("cross-site requests are not accepted")
 
 
-def _internal(error: Exception) -> flask.Response:
+def _http_error(error: HTTPException) -> flask.Response | HTTPException:
+    """Werkzeug's own refusals (404, 405, 413…): JSON for everything but page requests."""
+    if isinstance(error, RequestEntityTooLarge):
+        megabytes = limits.MAX_BODY_BYTES // (1024 * 1024)
+        message = f"The request is too large: send at most {megabytes} MB."
+    elif _is_page_request():
+        return error
+    else:
+        message = str(error.description or error.name)
+    status = error.code or 500
+    return flask.make_response(flask.jsonify(error=message, status=status), status)
+
+
+def _internal(error: Exception) -> flask.Response | HTTPException:
     """An unexpected failure: logged with a request id, shown as a generic message."""
     if isinstance(error, HTTPException):
-        return error
+        return _http_error(error)
+    if isinstance(error, DependencyException):  # a Dash asset that does not exist
+        return _error_response(NotFound("There is no such file."))
     request_id = uuid.uuid4().hex[:12]
     log.error("request %s failed", request_id, exc_info=error)
     message = f"{HubError.public_message} (request {request_id})"
@@ -111,11 +128,13 @@ def create_app(settings: config.Settings | None = None) -> dash.Dash:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_NAME="hub_session",
+        MAX_CONTENT_LENGTH=limits.MAX_BODY_BYTES,
     )
     login.login_manager.init_app(server)
     server.register_blueprint(login.blueprint)
     server.before_request(_require_login)
     server.before_request(_check_request_origin)
+    server.before_request(limits.check_request)
     server.register_blueprint(reports_api.blueprint)
     server.register_blueprint(exports_api.blueprint)
     server.register_blueprint(dashboard_api.blueprint)

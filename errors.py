@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+ECHO_CHARS = 80
+
+
+def echo(value: object) -> str:
+    """A user's value as an error message quotes it: at most ECHO_CHARS characters, so a
+    huge input never comes back whole."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 1] + "…"
+
 
 class HubError(Exception):
     """Internal failure: logged with a request id; users see a generic message."""
@@ -74,3 +83,9 @@ class ReportTimeout(UserError):
             f"The report took longer than {seconds:g} s and was stopped. "
             "Narrow the date range or remove a breakdown, then run it again."
         )
+
+
+class ServiceUnavailable(UserError):
+    """A dependency is down for a moment (e.g. Redis for sign-in); retrying later works."""
+
+    status = 503

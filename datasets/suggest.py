@@ -15,7 +15,7 @@ from datasets.registry import DATASETS
 from datasets.validate import is_clean_text
 from db import engines
 from db.tenancy import tenant_transaction
-from errors import BadRequest
+from errors import BadRequest, echo
 
 MAX_SUGGESTIONS = 20
 WINDOW_DAYS = 90  # frequency is counted over recent data, so the lookup stays fast
@@ -26,10 +26,10 @@ def suggestable(dataset_id: str, field_id: str) -> tuple[Dataset, Filter]:
     """The dataset and filter behind a suggest request, or BadRequest saying what is wrong."""
     dataset = DATASETS.get(dataset_id)
     if dataset is None:
-        raise BadRequest(f"dataset: unknown dataset '{dataset_id}'")
+        raise BadRequest(f"dataset: unknown dataset '{echo(dataset_id)}'")
     spec = next((f for f in dataset.filters if f.field == field_id), None)
     if spec is None:
-        raise BadRequest(f"field: {dataset_id} has no filter field '{field_id}'")
+        raise BadRequest(f"field: {dataset_id} has no filter field '{echo(field_id)}'")
     if not spec.suggest:
         raise BadRequest(f"field: {dataset_id}.{field_id} does not offer suggestions")
     return dataset, spec

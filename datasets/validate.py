@@ -26,7 +26,7 @@ from datasets.model import (
 )
 from datasets.operators import LIST_OPERATORS, MAX_LIST_VALUES
 from datasets.registry import DATASETS
-from errors import BadDefinition
+from errors import BadDefinition, echo
 
 Issues = list[tuple[str, str]]
 MAX_TEXT = 200
@@ -47,7 +47,7 @@ def _path(loc: tuple[str | int, ...]) -> str:
         elif part in UNION_TAGS or "[" in part:
             continue  # pydantic's name for a union member, not a JSON key
         else:
-            path += f".{part}" if path else part
+            path += f".{echo(part)}" if path else echo(part)
     return path or "(definition)"
 
 
@@ -104,10 +104,10 @@ def _check_dimensions(dataset: Dataset, refs: list[DimensionRef]) -> Issues:
         path = f"dimensions[{i}]"
         dimension = known.get(ref.id)
         if dimension is None:
-            issues.append((f"{path}.id", f"unknown dimension '{ref.id}' for {dataset.id}; "
+            issues.append((f"{path}.id", f"unknown dimension '{echo(ref.id)}' for {dataset.id}; "
                            f"one of: {_one_of(known)}"))  # fmt: skip
         elif ref.id in seen:
-            issues.append((f"{path}.id", f"dimension '{ref.id}' is listed twice"))
+            issues.append((f"{path}.id", f"dimension '{echo(ref.id)}' is listed twice"))
         elif ref.grain is not None and not dimension.is_time:
             issues.append((f"{path}.grain", "only the time dimension takes a grain"))
         seen.add(ref.id)
@@ -122,10 +122,10 @@ def _check_filters(dataset: Dataset, clauses: list[FilterClause]) -> Issues:
         spec = known.get(clause.field)
         if spec is None:
             choices = _one_of(known) if known else "none: this dataset has no filters"
-            issues.append((f"{path}.field", f"unknown filter field '{clause.field}' for "
+            issues.append((f"{path}.field", f"unknown filter field '{echo(clause.field)}' for "
                            f"{dataset.id}; one of: {choices}"))  # fmt: skip
         elif clause.op not in spec.operators:
-            issues.append((f"{path}.op", f"'{clause.op}' does not apply to {clause.field}; "
+            issues.append((f"{path}.op", f"'{echo(clause.op)}' does not apply to {clause.field}; "
                            f"one of: {_one_of(spec.operators)}"))  # fmt: skip
         else:
             issues.extend(_check_value(path, clause, spec.value_kind))
@@ -203,7 +203,7 @@ def _check_currency(dataset: Dataset, d: Definition) -> Issues:
 def _check(d: Definition) -> Issues:
     dataset = DATASETS.get(d.dataset)
     if dataset is None:
-        return [("dataset", f"unknown dataset '{d.dataset}'; one of: {_one_of(DATASETS)}")]
+        return [("dataset", f"unknown dataset '{echo(d.dataset)}'; one of: {_one_of(DATASETS)}")]
     issues: Issues = []
     if isinstance(d.date_range, ExplicitRange):
         span = (d.date_range.end - d.date_range.start).days + 1
@@ -234,10 +234,10 @@ def _check(d: Definition) -> Issues:
     known = {m.id for m in dataset.measures}
     for i, m in enumerate(d.measures):
         if m not in known:
-            issues.append((f"measures[{i}]", f"unknown measure '{m}' for {dataset.id}; "
+            issues.append((f"measures[{i}]", f"unknown measure '{echo(m)}' for {dataset.id}; "
                            f"one of: {_one_of(known)}"))  # fmt: skip
         elif d.measures.index(m) != i:
-            issues.append((f"measures[{i}]", f"measure '{m}' is listed twice"))
+            issues.append((f"measures[{i}]", f"measure '{echo(m)}' is listed twice"))
     issues += _check_dimensions(dataset, d.dimensions)
     issues += _check_filters(dataset, d.filters)
     reason = viz_reason(dataset, d.viz, d.measures, [r.id for r in d.dimensions])

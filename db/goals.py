@@ -57,6 +57,8 @@ class Goal:
 
 def parse_goal(raw: Any, goal_id: int | None = None) -> Goal:
     """The goal in `raw` (form or JSON fields), or BadDefinition naming each bad field."""
+    if goal_id is not None and (type(goal_id) is not int or not 0 < goal_id < 2**63):
+        raise NotFound("There is no such goal.")
     if not isinstance(raw, dict):
         raise BadDefinition([("(goal)", "an object with name, event_name and value_rule")])
     issues: list[tuple[str, str]] = []
@@ -67,7 +69,7 @@ def parse_goal(raw: Any, goal_id: int | None = None) -> Goal:
     if not EVENT_NAME.match(event):
         issues.append(("event_name", "the event's name: lower-case letters, digits and _ . : -"))
     rule = raw.get("value_rule")
-    if rule not in RULES:
+    if not isinstance(rule, str) or rule not in RULES:
         issues.append(("value_rule", "none, fixed or property"))
     currency = str(raw.get("default_currency") or "").strip().upper()
     if not CURRENCY.match(currency):

@@ -8,6 +8,7 @@ at most one schedule. `is_due` is the delivery rule the cron job applies.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from db import schema as s
 from db.tenancy import tenant_transaction
-from errors import BadDefinition, NotFound
+from errors import BadDefinition, NotFound, echo
 
 MAX_RECIPIENTS = 20
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -56,8 +57,8 @@ def _integer(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,4}", value.strip()):
+        return int(value)  # ASCII digits only: "²" is a digit to str.isdigit, not to int()
     return None
 
 
@@ -67,6 +68,10 @@ def _recipients(value: Any, issues: list[tuple[str, str]]) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         issues.append(("recipients", "a list of email addresses"))
         return ()
+    given = list(dict.fromkeys(v.strip().lower() for v in value if v.strip()))
+    if len(given) > MAX_RECIPIENTS:  # before validating any: each costs CPU
+        issues.append(("recipients", f"at most {MAX_RECIPIENTS} recipients ({len(given)} given)"))
+        return ()
     seen: dict[str, str] = {}
     for raw in (v.strip() for v in value):
         if not raw:
@@ -74,7 +79,7 @@ def _recipients(value: Any, issues: list[tuple[str, str]]) -> tuple[str, ...]:
         try:
             address = validate_email(raw, check_deliverability=False).normalized
         except EmailNotValidError:
-            issues.append(("recipients", f"“{raw[:100]}” is not a valid email address"))
+            issues.append(("recipients", f"“{echo(raw)}” is not a valid email address"))
             continue
         seen.setdefault(address.lower(), address)
     if not seen and not issues:

@@ -9,7 +9,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 import access
 import permissions
@@ -131,13 +131,13 @@ def layout(**_query: str) -> html.Div:
     )  # fmt: skip
 
 
-@callback(
+# Which value fields show is UI only: no request to the server.
+clientside_callback(
+    "function (rule) { return [rule !== 'fixed', rule !== 'property']; }",
     Output(field_id("fixed_value") + "-box", "hidden"),
     Output(field_id("value_property") + "-box", "hidden"),
     Input(field_id("value_rule"), "value"),
 )
-def show_rule_fields(rule: str | None) -> tuple[bool, bool]:
-    return rule != "fixed", rule != "property"
 
 
 @callback(
