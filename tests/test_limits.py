@@ -107,7 +107,7 @@ def test_unknown_dash_assets_are_404_without_a_traceback(
 
 
 def test_schedule_hour_must_be_ascii_digits() -> None:
-    """"²" is a digit to str.isdigit but not a number: a 400 naming the hour."""
+    """ "²" is a digit to str.isdigit but not a number: a 400 naming the hour."""
     for hour in ("²", "١", "1e3", "99999999999999999999"):
         with pytest.raises(BadDefinition) as bad:
             parse_schedule(1, {"frequency": "daily", "hour": hour, "recipients": "a@b.example"})
