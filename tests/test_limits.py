@@ -33,8 +33,8 @@ def test_a_body_over_one_megabyte_is_413(admin: FlaskClient) -> None:
     big = json.dumps({"dataset": "chat", "padding": "x" * (2 * 1024 * 1024)})
     for path in (RUN, "/_dash-update-component"):
         response = admin.post(path, data=big, content_type="application/json")
-        assert (response.status_code, response.get_json()) == (
-            413, {"error": "The request is too large: send at most 1 MB.", "status": 413})  # fmt: skip
+        expected = {"error": "The request is too large: send at most 1 MB.", "status": 413}
+        assert (response.status_code, response.get_json()) == (413, expected)
 
 
 def test_echoed_values_are_cut_to_80_characters(admin: FlaskClient) -> None:
@@ -107,8 +107,8 @@ def test_unknown_dash_assets_are_404_without_a_traceback(
 
 
 def test_schedule_hour_must_be_ascii_digits() -> None:
-    """ "²" is a digit to str.isdigit but not a number: a 400 naming the hour."""
-    for hour in ("²", "١", "1e3", "99999999999999999999"):
+    """Superscript two is a digit to str.isdigit but not to int(): a 400 naming the hour."""
+    for hour in ("\u00b2", "\u0661", "1e3", "99999999999999999999"):
         with pytest.raises(BadDefinition) as bad:
             parse_schedule(1, {"frequency": "daily", "hour": hour, "recipients": "a@b.example"})
         assert bad.value.issues == [("hour", "an hour from 0 to 23 (UTC)")]
