@@ -2,14 +2,15 @@
 
 Starts the embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are unset,
 migrates, seeds the demo on first start, then runs the web server (gunicorn), one RQ
-worker and the RQ cron scheduler as child processes until Ctrl-C.
+worker and the RQ cron scheduler as child processes until Ctrl-C or SIGTERM. The
+supervisor (supervisor.py) starts again, with backoff, any of them that exits, the
+embedded servers included.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
@@ -17,10 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import config
+import supervisor
 from db import embedded, engines, migrate, seed
-from jobs import queues, redis_server
+from jobs import mailer, queues, redis_server
 
 BIN = Path(sys.executable).parent
+KEEP_ALIVE_SECONDS = 75  # longer than a proxy's idle timeout; see web_argv()
 
 
 @dataclass
@@ -28,18 +31,31 @@ class Services:
     """What prepare() started, and the environment child processes need."""
 
     env: dict[str, str] = field(default_factory=dict)
+    postgres: embedded.EmbeddedPostgres | None = None
     redis: redis_server.RedisServer | None = None
+
+    def servers(self) -> dict[str, supervisor.Child]:
+        """The embedded servers this process started, in order of start."""
+        started: dict[str, supervisor.Child] = {}
+        if self.postgres is not None and self.postgres.process is not None:
+            started["postgres"] = self.postgres
+        if self.redis is not None:
+            started["redis"] = self.redis
+        return started
 
     def stop(self) -> None:
         if self.redis is not None:
             self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
 
 
 def prepare_database(settings: config.Settings, services: Services) -> None:
     """Embedded PostgreSQL if needed, then roles and migrations; exports the URLs."""
     is_embedded = settings.database_url is None
     if is_embedded:
-        admin_url = embedded.start(settings.hub_home / "postgres")
+        services.postgres = embedded.start_server(settings.hub_home / "postgres")
+        admin_url = embedded.create_database(services.postgres)
         services.env.update(embedded.role_urls(admin_url))
     else:
         admin_url = settings.database_url
@@ -75,52 +91,46 @@ def seed_if_empty() -> None:
     print(f"\n  seeded in {time.monotonic() - started:.1f} s")
 
 
-def _spawn(name: str, argv: list[str], logs: Path) -> subprocess.Popen:
-    log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's life
-    return subprocess.Popen(
-        argv,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=os.environ.copy(),
-        preexec_fn=redis_server.die_with_parent,  # no orphans if the hub is killed
-    )
+def web_argv(bind: str, *, workers: int = 2) -> list[str]:
+    """gunicorn serving the hub. Its keep-alive outlasts a proxy's or a pooled client's
+    idle timeout (AWS ALB and nginx upstreams use 60 s), so the client, not the server,
+    closes an idle connection: with gunicorn's default 2 s, a request sent on a pooled
+    connection just as the server closed it got a connection reset."""
+    return [
+        str(BIN / "gunicorn"),
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--keep-alive",
+        str(KEEP_ALIVE_SECONDS),
+        "--access-logfile",
+        "-",
+        "app:create_server()",
+    ]
 
 
-def start_processes(settings: config.Settings) -> dict[str, subprocess.Popen]:
+def programs(settings: config.Settings) -> dict[str, supervisor.Program]:
+    """The web server, one RQ worker and the RQ cron scheduler, not yet started."""
     logs = settings.hub_home / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
     redis_url = os.environ["REDIS_URL"]
-    bind = f"{settings.host}:{settings.port}"
+    env = os.environ.copy()
+    argvs = {
+        "web": web_argv(f"{settings.host}:{settings.port}"),
+        "worker": [str(BIN / "rq"), "worker", "--url", redis_url, *queues.ALL],
+        "cron": [str(BIN / "rq"), "cron", "jobs.cron_config", "--url", redis_url],
+    }
     return {
-        "web": _spawn(
-            "web",
-            [
-                str(BIN / "gunicorn"),
-                "--bind",
-                bind,
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-                "app:create_server()",
-            ],
-            logs,
-        ),
-        "worker": _spawn(
-            "worker", [str(BIN / "rq"), "worker", "--url", redis_url, *queues.ALL], logs
-        ),
-        "cron": _spawn(
-            "cron", [str(BIN / "rq"), "cron", "jobs.cron_config", "--url", redis_url], logs
-        ),
+        name: supervisor.Program(argv, logs / f"{name}.log", env) for name, argv in argvs.items()
     }
 
 
-def wait_until_up(url: str, processes: dict[str, subprocess.Popen], timeout: float = 60) -> None:
+def wait_until_up(url: str, web: supervisor.Child, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if processes["web"].poll() is not None:
+        if web.process is None or web.process.poll() is not None:
             raise RuntimeError("the web server exited; see HUB_HOME/logs/web.log")
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2):
@@ -128,17 +138,6 @@ def wait_until_up(url: str, processes: dict[str, subprocess.Popen], timeout: flo
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("the web server did not answer in time; see HUB_HOME/logs/web.log")
-
-
-def stop_processes(processes: dict[str, subprocess.Popen]) -> None:
-    for process in processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _print_ready(settings: config.Settings) -> None:
@@ -162,8 +161,9 @@ def main() -> None:
     settings = config.load()
     settings.hub_home.mkdir(parents=True, exist_ok=True)
     os.environ["HUB_HOME"] = str(settings.hub_home)
+    mailer.ensure_outbox(settings.outbox)
     services = Services()
-    processes: dict[str, subprocess.Popen] = {}
+    hub: supervisor.Supervisor | None = None
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         print("Starting PostgreSQL and applying migrations…")
@@ -171,16 +171,18 @@ def main() -> None:
         seed_if_empty()
         print("Starting Redis, the web server, an RQ worker and the RQ cron scheduler…")
         prepare_redis(settings, services)
-        processes = start_processes(settings)
-        wait_until_up(f"http://127.0.0.1:{settings.port}", processes)
+        hub = supervisor.Supervisor(services.servers(), dict(programs(settings)))
+        for program in hub.programs.values():
+            program.restart()
+        wait_until_up(f"http://127.0.0.1:{settings.port}", hub.programs["web"])
         _print_ready(settings)
-        while all(p.poll() is None for p in processes.values()):
-            time.sleep(0.5)
-        dead = [name for name, p in processes.items() if p.poll() is not None]
-        print(f"\n{', '.join(dead)} exited; see {settings.hub_home / 'logs'}. Stopping.")
+        hub.run()  # restarts whatever exits, until Ctrl-C or SIGTERM
     except KeyboardInterrupt:
         print("\nStopping…")
     finally:
-        stop_processes(processes)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the stop short
+            signal.signal(sig, signal.SIG_IGN)
+        if hub is not None:
+            hub.stop()
         services.stop()
         print("Stopped.")

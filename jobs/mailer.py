@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import mailbox
+import os
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -31,11 +32,21 @@ def send(message: EmailMessage, settings: config.Settings | None = None) -> str:
     """Delivers the message; returns where it went ("smtp" or "outbox")."""
     settings = settings or config.load()
     if settings.smtp_url is None:
-        outbox = mailbox.Maildir(settings.outbox, create=True)
-        outbox.add(message)
+        ensure_outbox(settings.outbox)
+        mailbox.Maildir(settings.outbox, create=False).add(message)
         return "outbox"
     _send_smtp(message, settings.smtp_url)
     return "smtp"
+
+
+def ensure_outbox(outbox: Path) -> None:
+    """Creates the Maildir (its cur, new and tmp) if missing. Idempotent and safe when
+    several processes call it at once, unlike Maildir(create=True), which skips the
+    subdirectories when the top one exists, so a delivery racing another one's creation
+    found no tmp/. The hub calls it at start, and every send before adding a message."""
+    os.makedirs(outbox, mode=0o700, exist_ok=True)
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(outbox / sub, mode=0o700, exist_ok=True)
 
 
 def _send_smtp(message: EmailMessage, url: str) -> None:

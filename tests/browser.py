@@ -42,7 +42,7 @@ def running_hub(env: dict[str, str], logs: Path) -> Iterator[str]:
     with open(web_log, "wb") as web_out, open(worker_log, "wb") as worker_out:
         web = subprocess.Popen(
             [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-             "--threads", "4", "app:create_server()"],
+             "--threads", "4", "--keep-alive", "75", "app:create_server()"],
             cwd=root, env=full_env, stdout=web_out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         worker = subprocess.Popen(
