@@ -18,6 +18,7 @@ from dash.exceptions import DependencyException
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 import config
+import headers
 import limits
 import login
 from api import dashboard as dashboard_api
@@ -154,6 +155,7 @@ def create_app(settings: config.Settings | None = None) -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = shell.layout
+    headers.install(app)
     _serialize_dash_setup(app)
     return app
 
