@@ -6,10 +6,13 @@ Unset `DATABASE_URL` / `REDIS_URL` mean "start the embedded servers under HUB_HO
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class Settings:
     host: str
     port: int
     secure_cookies: bool
+    # Reverse proxies whose X-Forwarded-For is believed (HUB_TRUSTED_PROXIES); see throttle.py.
+    trusted_proxies: tuple[Network, ...] = ()
 
     @property
     def outbox(self) -> Path:
@@ -42,6 +47,16 @@ class Settings:
         return path.read_text().strip()
 
 
+def _networks(variable: str, value: str) -> tuple[Network, ...]:
+    """Comma-separated IP addresses and CIDR ranges; the error names the variable."""
+    try:
+        return tuple(
+            ipaddress.ip_network(part.strip()) for part in value.split(",") if part.strip()
+        )
+    except ValueError as exc:
+        raise ValueError(f"{variable}: {exc}") from None
+
+
 def load() -> Settings:
     env = os.environ
     return Settings(
@@ -55,4 +70,5 @@ def load() -> Settings:
         host=env.get("HUB_HOST", "127.0.0.1"),
         port=int(env.get("HUB_PORT", "8050")),
         secure_cookies=env.get("HUB_SECURE_COOKIES", "") == "1",
+        trusted_proxies=_networks("HUB_TRUSTED_PROXIES", env.get("HUB_TRUSTED_PROXIES", "")),
     )

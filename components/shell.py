@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 import access
+import login
 from access import Leaf
 from components import ids
 
@@ -37,7 +38,21 @@ def _user_menu() -> dbc.Nav:
                 className="navbar-text text-light me-3",
                 id="hub-user",
             ),
-            html.A("Sign out", href="/logout", className="btn btn-outline-light btn-sm"),
+            # A form, not a link: signing out is a POST carrying the session's CSRF token.
+            html.Form(
+                [
+                    dcc.Input(type="hidden", name="csrf_token", value=login.csrf_token()),
+                    html.Button(
+                        "Sign out",
+                        type="submit",
+                        id="hub-sign-out",
+                        className="btn btn-outline-light btn-sm",
+                    ),
+                ],
+                method="post",
+                action="/logout",
+                className="m-0",
+            ),
         ],
         className="ms-auto align-items-center",
     )

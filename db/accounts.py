@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -79,12 +80,25 @@ def create_user(
     return user_id
 
 
-def _load(conn: Connection, *, tenant_id: int, user_id: int) -> HubUser | None:
+@dataclass(frozen=True)
+class SignIn:
+    """A successful sign-in: the user, and the session generation the session must carry."""
+
+    user: HubUser
+    session_generation: int
+
+
+def _load(
+    conn: Connection, *, tenant_id: int, user_id: int, session_generation: int | None = None
+) -> HubUser | None:
     u, t = s.users, s.tenants
+    conditions = [u.c.tenant_id == tenant_id, u.c.id == user_id, u.c.is_active]
+    if session_generation is not None:
+        conditions.append(u.c.session_generation == session_generation)
     row = conn.execute(
         sa.select(u.c.id, u.c.tenant_id, u.c.email, u.c.name, t.c.slug, t.c.name.label("tenant"))
         .join(t, t.c.id == u.c.tenant_id)
-        .where(u.c.tenant_id == tenant_id, u.c.id == user_id, u.c.is_active)
+        .where(*conditions)
     ).one_or_none()
     if row is None:
         return None
@@ -110,14 +124,21 @@ def _load(conn: Connection, *, tenant_id: int, user_id: int) -> HubUser | None:
     )
 
 
-def load_user(web: Engine, *, tenant_id: int, user_id: int) -> HubUser | None:
-    """The active user `user_id` of `tenant_id`, read under that tenant's RLS context."""
+def load_user(
+    web: Engine, *, tenant_id: int, user_id: int, session_generation: int
+) -> HubUser | None:
+    """The active user `user_id` of `tenant_id`, read under that tenant's RLS context, if
+    their sessions are still at `session_generation` (sign-out and deactivation bump it)."""
     with tenant_transaction(web, tenant_id=tenant_id) as conn:
-        return _load(conn, tenant_id=tenant_id, user_id=user_id)
+        return _load(
+            conn, tenant_id=tenant_id, user_id=user_id, session_generation=session_generation
+        )
 
 
-def authenticate(web: Engine, *, email: str, password: str) -> HubUser | None:
-    """The user with this email and password, or None. Same cost whether or not it exists."""
+def sign_in(web: Engine, *, email: str, password: str) -> SignIn | None:
+    """The user with this email and password and their session generation, or None.
+
+    Same cost whether or not the email exists."""
     with login_transaction(web, email=email) as conn:
         candidates = conn.execute(
             sa.select(s.users.c.tenant_id, s.users.c.id, s.users.c.password_hash).where(
@@ -131,12 +152,30 @@ def authenticate(web: Engine, *, email: str, password: str) -> HubUser | None:
         return None
     tenant_id, user_id = matches[0].tenant_id, matches[0].id
     with tenant_transaction(web, tenant_id=tenant_id) as conn:
-        conn.execute(
+        generation = conn.scalar(
             sa.update(s.users)
             .where(s.users.c.tenant_id == tenant_id, s.users.c.id == user_id)
             .values(last_login_at=sa.func.now())
+            .returning(s.users.c.session_generation)
         )
-        return _load(conn, tenant_id=tenant_id, user_id=user_id)
+        user = _load(conn, tenant_id=tenant_id, user_id=user_id)
+    return None if user is None or generation is None else SignIn(user, generation)
+
+
+def authenticate(web: Engine, *, email: str, password: str) -> HubUser | None:
+    """The user with this email and password, or None (see `sign_in`)."""
+    signed_in = sign_in(web, email=email, password=password)
+    return None if signed_in is None else signed_in.user
+
+
+def end_sessions(web: Engine, *, tenant_id: int, user_id: int) -> None:
+    """Signs the user out everywhere: every session issued before now stops loading."""
+    with tenant_transaction(web, tenant_id=tenant_id) as conn:
+        conn.execute(
+            sa.update(s.users)
+            .where(s.users.c.tenant_id == tenant_id, s.users.c.id == user_id)
+            .values(session_generation=s.users.c.session_generation + 1)
+        )
 
 
 def _verify(password_hash: str, password: str) -> bool:

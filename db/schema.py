@@ -219,6 +219,9 @@ users = sa.Table(
     sa.Column("is_active", sa.Boolean, nullable=False),
     _ts("created_at"),
     _ts("last_login_at", nullable=True),
+    # Bumped by sign-out, deactivation and a password change (migration 0007): a session
+    # issued at an older generation no longer loads.
+    sa.Column("session_generation", sa.Integer, nullable=False),
 )
 
 roles = sa.Table(

@@ -155,13 +155,15 @@ def test_admin_creates_and_pauses_a_goal_others_only_look(
     driver.find_element(By.ID, "goal-save").click()
     _until(driver, lambda d: "Paused" in _row(d, "Demo booked"))
 
-    driver.get(f"{base_url}/logout")
+    driver.find_element(By.ID, "hub-sign-out").click()  # POSTs /logout with the token
+    browser.wait_for(driver, "#email")
     browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
     driver.get(f"{base_url}/admin/insights/goals")
     browser.wait_for(driver, "#goals-table")
     assert not driver.find_elements(By.ID, "goal-new")
     assert not driver.find_elements(By.XPATH, "//button[text()='Edit']")
-    driver.get(f"{base_url}/logout")
+    driver.find_element(By.ID, "hub-sign-out").click()  # POSTs /logout with the token
+    browser.wait_for(driver, "#email")
     browser.sign_in(driver, base_url, "viewer@acme.example", "demo-password")
     driver.get(f"{base_url}/admin/insights/goals")
     browser.wait_for(driver, "#hub-forbidden")

@@ -45,7 +45,7 @@ def test_upgrade_downgrade_upgrade(fresh_database: Engine) -> None:
     assert head["matviews"] == ROLLUPS | {"ins_rollups_through"}
     assert ROLLUPS | {"ins_rollups_through"} <= head["views"]
     assert {"ins_refresh_analytics", "hub_current_tenant", "ins_match_goals"} <= head["functions"]
-    assert migrate.current_revision(fresh_database) == "0006"
+    assert migrate.current_revision(fresh_database) == "0007"
 
     migrate.downgrade(fresh_database, revision="base")
     base = _objects(fresh_database)
