@@ -30,7 +30,7 @@ from components import builder_form as form
 from components import ids
 from components.report_view import render_result
 from datasets.model import Operator
-from datasets.registry import DATASETS
+from datasets.registry import DATASETS, dataset_named
 from datasets.suggest import suggest
 from db import engines
 from db.flows import list_flows
@@ -159,7 +159,7 @@ def _user() -> HubUser:
 def change_dataset(dataset_id: str) -> tuple:
     """A new dataset starts from its first measure, no breakdown and no filters."""
     _user()
-    dataset = DATASETS[dataset_id]
+    dataset = dataset_named(dataset_id)
     measures = [dataset.measures[0].id] if not dataset.is_funnel else []
     return (form.measure_options(dataset), measures, form.dimension_options(dataset), [], [],
             not dataset.filters, dataset.description, not dataset.is_funnel, dataset.is_funnel,
@@ -191,7 +191,7 @@ def describe_definition(dataset_id: str, measures: list[str] | None, dims: list[
         range_choice=range_choice, start=start, end=end, viz=viz, flow_id=flow_id,
         filter_rows=rows,
     )  # fmt: skip
-    dataset = DATASETS[dataset_id]
+    dataset = dataset_named(dataset_id)
     options = form.viz_options(dataset, measures or [], dims_now)
     fitting = {o["value"] for o in options if not o["disabled"]}
     chosen = viz if viz in fitting else form.default_viz(dataset, measures or [], dims_now)
@@ -270,7 +270,7 @@ def add_or_remove_filter(_add: int | None, _removes: list, rows: list | None,
     trigger = ctx.triggered_id
     if trigger == ids.B_FILTER_ADD:
         taken = [r["props"]["id"]["index"] for r in rows]
-        return [*rows, form.filter_row(DATASETS[dataset_id], max(taken, default=-1) + 1)]
+        return [*rows, form.filter_row(dataset_named(dataset_id), max(taken, default=-1) + 1)]
     if not ctx.triggered[0]["value"]:
         return no_update
     return [r for r in rows if r["props"]["id"]["index"] != trigger["index"]]
@@ -285,7 +285,7 @@ def add_or_remove_filter(_add: int | None, _removes: list, rows: list | None,
 def fit_operators_to_field(field: str | None, dataset_id: str) -> tuple:
     """The field decides the operators offered; the first one is chosen."""
     _user()
-    spec = form.filter_spec(DATASETS[dataset_id], field)
+    spec = form.filter_spec(dataset_named(dataset_id), field)
     if spec is None:
         return [], None
     operators = sorted(spec.operators, key=list(Operator).index)
@@ -301,7 +301,7 @@ def fit_operators_to_field(field: str | None, dataset_id: str) -> tuple:
 def fit_value_to_operator(op: str | None, field: str | None, dataset_id: str) -> list:
     """The field and operator decide the value input: a list, a number, two, or text."""
     _user()
-    spec = form.filter_spec(DATASETS[dataset_id], field)
+    spec = form.filter_spec(dataset_named(dataset_id), field)
     return form.value_control(ctx.triggered_id["index"], spec, op, None)
 
 
@@ -312,10 +312,11 @@ def fit_value_to_operator(op: str | None, field: str | None, dataset_id: str) ->
     State(ids.B_DATASET, "value"),
     prevent_initial_call=True,
 )  # fmt: skip
-def suggest_values(search: str | None, selected: Any, field: str, dataset_id: str) -> list:
+def suggest_values(search: str | None, selected: Any, field: str | None,
+                   dataset_id: str) -> list:  # fmt: skip
     """Values from the tenant's own data as the user types, most frequent first."""
     user = _user()
-    dataset = DATASETS[dataset_id]
+    dataset = dataset_named(dataset_id)
     spec = form.filter_spec(dataset, field)
     if spec is None or not spec.suggest or not permissions.may_read_dataset(user, dataset.id):
         return no_update
@@ -335,7 +336,7 @@ def suggest_values(search: str | None, selected: Any, field: str, dataset_id: st
     State(ids.B_DESCRIPTION, "value"), State(ids.B_REPORT_ID, "data"),
     prevent_initial_call=True,
 )  # fmt: skip
-def save_report(clicks: int | None, definition: dict, name: str | None,
+def save_report(clicks: int | None, definition: dict | None, name: str | None,
                 description: str | None, report_id: int | None) -> tuple:  # fmt: skip
     user = _user()
     if not clicks:  # Dash may call it when the builder's components arrive

@@ -16,7 +16,7 @@ from access import HubUser, Leaf
 from components import ids
 from datasets.model import Dataset, FieldType, Filter, FilterClause, MeasureType, Operator, Viz
 from datasets.operators import HUMAN, LIST_OPERATORS
-from datasets.registry import DATASETS
+from datasets.registry import DATASETS, dataset_named
 from datasets.validate import single_value, viz_reason
 
 CUSTOM = "custom"
@@ -172,7 +172,7 @@ def assemble(
     filter_rows: list[dict[str, Any]],
 ) -> tuple[dict[str, Any], list[str], str | None]:
     """(definition, dimensions — with currency added when money needs it, note to show)."""
-    dataset = DATASETS[dataset_id]
+    dataset = dataset_named(dataset_id)
     if range_choice == CUSTOM:
         date_range: dict[str, Any] = {"start": start, "end": end}
     else:

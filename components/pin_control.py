@@ -43,8 +43,8 @@ def pin_button(report_id: int, is_pinned: bool, *, small_link: bool = False) -> 
     State(pin_id(MATCH), "id"),
     prevent_initial_call=True,
 )
-def toggle_pin(clicks: int | None, value: str, button: dict[str, Any]) -> tuple[Any, ...]:
-    user, report = permissions.manageable_report(button["report"])
+def toggle_pin(clicks: int | None, value: str | None, button: dict[str, Any]) -> tuple[Any, ...]:
+    user, report = permissions.manageable_report(button.get("report"))
     if not clicks:  # Dash may call it when the page's components arrive
         return no_update, no_update, no_update
     web = engines.default().web

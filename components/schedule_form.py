@@ -147,7 +147,12 @@ clientside_callback(
     prevent_initial_call=True,
 )
 def save(
-    clicks: int | None, frequency: str, hour: str, weekday: str, recipients: str, report_id: int
+    clicks: int | None,
+    frequency: str | None,
+    hour: str | None,
+    weekday: str | None,
+    recipients: str | None,
+    report_id: int,
 ) -> tuple[Any, ...]:
     user, report_id = _manageable_report(report_id)
     if not clicks:

@@ -15,6 +15,7 @@ from datasets.model import Agg, Dataset
 from datasets.operators import FITS
 from datasets.telemetry import TELEMETRY
 from datasets.token_usage import TOKEN_USAGE
+from errors import BadRequest, echo
 
 
 class RegistryError(Exception):
@@ -83,3 +84,12 @@ def _load(*datasets: Dataset) -> dict[str, Dataset]:
 
 
 DATASETS: dict[str, Dataset] = _load(CONVERSIONS, CHAT, TOKEN_USAGE, FLOW_RUNS, TELEMETRY, FUNNEL)
+
+
+def dataset_named(dataset_id: object) -> Dataset:
+    """The dataset with this id; a 400 naming the field for anything else (a hand-made
+    request can send any value where a dataset id belongs)."""
+    dataset = DATASETS.get(dataset_id) if isinstance(dataset_id, str) else None
+    if dataset is None:
+        raise BadRequest(f"dataset: unknown dataset '{echo(dataset_id)}'")
+    return dataset

@@ -95,4 +95,8 @@ def sign_in(driver: webdriver.Chrome, base: str, email: str, password: str) -> N
     driver.get(f"{base}/login")
     wait_for(driver, "#email").send_keys(email)
     driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.ID, "login-submit").click()
+    submit = driver.find_element(By.ID, "login-submit")
+    submit.click()
+    # The answer replaces the sign-in page (success or not); a test that navigates before
+    # it arrives races the sign-in itself.
+    WebDriverWait(driver, 20).until(ec.staleness_of(submit))

@@ -158,17 +158,20 @@ def test_another_tenant_gets_not_found_before_forbidden(
 ) -> None:
     """Globex's admin (who holds every leaf) and Acme's viewer (who holds few) both learn
     nothing of an Acme report they may not touch: Globex gets 404 for it, as for an id that
-    does not exist, and a bad id is a 404 too, never a 500."""
+    does not exist; an id out of range is a 404 too, and a value that is no id a 400."""
     globex = _client(flask_app, "admin@globex.example")
     for response in (
         _report_action(globex, "report-duplicate", telemetry_report),
         _report_action(globex, "report-delete-confirm", telemetry_report),
         _save(globex, CHAT, telemetry_report, "Globex was here"),
-        _report_action(globex, "report-duplicate", "12; DROP TABLE"),
-        _report_action(globex, "report-duplicate", [telemetry_report]),
         _report_action(globex, "report-duplicate", 2**64),
+        _report_action(globex, "report-duplicate", 0),
     ):
         assert NO_REPORT in response.get_data(as_text=True)
+    for not_an_id in ("12; DROP TABLE", [telemetry_report]):  # refused before the callback
+        response = _report_action(globex, "report-duplicate", not_an_id)
+        assert (response.status_code, response.get_json()["error"]) == (
+            400, "malformed callback request: report_id")  # fmt: skip
     for url in (f"/admin/analytics/reports/{telemetry_report}/export/csv",
                 f"/admin/analytics/reports/{2**63}/export/csv",
                 f"/admin/analytics/reports/{2**70}/export/xlsx"):  # fmt: skip
