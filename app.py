@@ -105,6 +105,10 @@ def _error_response(error: HubError) -> flask.Response:
         return _internal(error)
     if isinstance(error, Unauthorized) and _is_page_request():
         return flask.redirect("/login")
+    if isinstance(error, BadRequest):  # a malformed request: worth one line, no traceback
+        request = flask.request
+        log.warning("%s %s refused (%d): %s", request.method, request.path, error.status,
+                    error.public_message)  # fmt: skip
     body = {"error": error.public_message, "status": error.status, **error.details()}
     return flask.make_response(flask.jsonify(body), error.status)
 
