@@ -88,14 +88,19 @@ def _fits(value: Any, hint: Any) -> bool:
 
 # Properties that are text on every component that has them: dcc.Location's, which Dash's
 # own page router reads without type hints (a browser always has a path).
-TEXT_PROPERTIES = {"pathname": str, "search": str | None, "hash": str | None, "href": str | None}
+TEXT_PROPERTIES: dict[str, typing.Callable[[Any], bool]] = {
+    "pathname": lambda v: isinstance(v, str) and v.startswith("/"),
+    "search": lambda v: v is None or isinstance(v, str),
+    "hash": lambda v: v is None or isinstance(v, str),
+    "href": lambda v: v is None or isinstance(v, str),
+}
 
 
 def _check_arguments(spec: dict[str, Any], arguments: list[Any]) -> None:
     for argument in arguments:
         for item in argument if isinstance(argument, list) else [argument]:
-            hint = TEXT_PROPERTIES.get(item["property"], Any)
-            if not _fits(item.get("value"), hint):
+            fits = TEXT_PROPERTIES.get(item["property"])
+            if fits is not None and not fits(item.get("value")):
                 raise BadRequest(f"malformed callback request: {item['property']}")
     function = inspect.unwrap(spec["callback"])
     hints = typing.get_type_hints(function)
