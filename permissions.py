@@ -145,6 +145,12 @@ def require_unpin(user: HubUser, definitions: list[dict[str, Any]]) -> None:
         _require_leaf(user, _definition_leaf(definition))
 
 
+def may_read_leaf(user: HubUser, leaf: str | None) -> bool:
+    """Whether the user may read what a stored leaf guards (an emailed report's leaf;
+    None: nothing beyond the page's own leaf)."""
+    return leaf is None or (leaf in {x.value for x in Leaf} and user.may(Leaf(leaf)))
+
+
 def report_leaf(report: SavedReport) -> Leaf:
     """The leaf an export job of this report carries."""
     return _definition_leaf(report.definition)

@@ -12,7 +12,8 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from access import HubUser, Leaf
+import permissions
+from access import HubUser
 from components import ids
 from datasets.model import Dataset, FieldType, Filter, FilterClause, MeasureType, Operator, Viz
 from datasets.operators import HUMAN, LIST_OPERATORS
@@ -34,7 +35,7 @@ TYPE_WORDS = {MeasureType.COUNT: "count", MeasureType.INTEGER: "number",
 
 
 def datasets_for(user: HubUser) -> list[Dataset]:
-    return [d for d in DATASETS.values() if user.may(Leaf(d.leaf))]
+    return [d for d in DATASETS.values() if permissions.may_read_dataset(user, d.id)]
 
 
 def dataset_options(user: HubUser) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from dash import html
 
 import access
 import config
+import permissions
 from access import Leaf
 from components import shell
 from jobs.mailer import OutboxMessage, outbox_messages
@@ -50,7 +51,7 @@ def layout(**_query: str) -> html.Div:
     messages = [
         m
         for m in outbox_messages(settings.outbox, tenant_id=user.tenant_id)
-        if m.leaf is None or user.may(Leaf(m.leaf))
+        if permissions.may_read_leaf(user, m.leaf)
     ]
     if settings.smtp_url:
         intro = (

@@ -7,6 +7,7 @@ of its inputs and gives values; ids may be strings or pattern-matching dicts.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import dash
@@ -69,3 +70,49 @@ def post(
 
 def value(component_id: str | dict[str, Any], prop: str, val: Any) -> dict[str, Any]:
     return {"id": component_id, "property": prop, "value": val}
+
+
+def arguments_of(key: str) -> list[dict[str, str]]:
+    """A callback's declared inputs, then its state (each {"id", "property"})."""
+    spec = dash.get_app().callback_map[key]
+    return [*spec["inputs"], *spec.get("state", [])]
+
+
+def build(
+    key: str,
+    fill: Callable[[str | dict[str, Any], str], Any],
+    *,
+    match: dict[str, Any],
+    trigger: int = 0,
+) -> dict[str, Any]:
+    """A whole callback request: every input and state filled by `fill(id, property)`,
+    wildcard ids given `match`'s values (an ALL wildcard gets one item), and the input at
+    `trigger` as the one that changed."""
+    spec = dash.get_app().callback_map[key]
+
+    def item(declared: dict[str, str]) -> Any:
+        raw, prop = declared["id"], declared["property"]
+        if not raw.startswith("{"):
+            return value(raw, prop, fill(raw, prop))
+        pattern = json.loads(raw)
+        concrete = {k: match.get(k, 0) if isinstance(v, list) else v for k, v in pattern.items()}
+        one = value(concrete, prop, fill(concrete, prop))
+        return [one] if ["ALL"] in pattern.values() else one
+
+    inputs = [item(i) for i in spec["inputs"]]
+    first = inputs[trigger] if inputs else None
+    changed = first[0] if isinstance(first, list) else first
+    return {
+        "output": key,
+        "outputs": outputs_of(key, match),
+        "inputs": inputs,
+        "state": [item(i) for i in spec.get("state", [])],
+        "changedPropIds": [f"{id_text(changed['id'])}.{changed['property']}"] if changed else [],
+    }
+
+
+def server_side(app: dash.Dash) -> list[str]:
+    """The keys of every callback that runs on the server, once the app is set up."""
+    with app.server.test_request_context():
+        app._setup_server()
+    return sorted(k for k, spec in app.callback_map.items() if "callback" in spec)

@@ -156,12 +156,6 @@ def test_routes_answer_2xx_or_4xx(
 # ---- Dash callbacks ------------------------------------------------------------------
 
 
-def _server_callbacks(flask_app: flask.Flask) -> list[str]:
-    with flask_app.test_request_context():
-        dash.get_app()._setup_server()
-    return sorted(k for k, spec in dash.get_app().callback_map.items() if "callback" in spec)
-
-
 @st.composite
 def callback_requests(draw: st.DrawFn, keys: list[str]) -> tuple[str, dict[str, Any]]:
     """A callback request as the renderer would send it, with any values: a callback of
@@ -199,7 +193,7 @@ def callback_requests(draw: st.DrawFn, keys: list[str]) -> tuple[str, dict[str, 
 
 @pytest.fixture(scope="module")
 def server_callbacks(flask_app: flask.Flask) -> list[str]:
-    keys = _server_callbacks(flask_app)
+    keys = callbacks.server_side(dash.get_app())
     assert len(keys) >= 20  # every page's callbacks are registered
     return keys
 
@@ -221,25 +215,7 @@ def test_every_callback_is_fuzzed_by_name(
 ) -> None:
     """Each server-side callback, with every input empty and the admin signed in, answers
     without a server error: the sweep above draws at random, this one misses none."""
-    spec_map = dash.get_app().callback_map
     for key in server_callbacks:
-        spec = spec_map[key]
-
-        def empty(declared: dict[str, str]) -> Any:
-            raw = declared["id"]
-            if raw.startswith("{"):
-                pattern = json.loads(raw)
-                if ["ALL"] in pattern.values():
-                    return []
-                concrete = {k: 1 if isinstance(v, list) else v for k, v in pattern.items()}
-                return callbacks.value(concrete, declared["property"], None)
-            return callbacks.value(raw, declared["property"], None)
-
-        inputs = [empty(i) for i in spec["inputs"]]
-        first = next((i for i in inputs if isinstance(i, dict)), None)
-        changed = [f"{callbacks.id_text(first['id'])}.{first['property']}"] if first else []
-        body = {"output": key, "outputs": callbacks.outputs_of(key, {"report": 1, "index": 1}),
-                "inputs": inputs, "state": [empty(i) for i in spec.get("state", [])],
-                "changedPropIds": changed}  # fmt: skip
+        body = callbacks.build(key, lambda _id, _prop: None, match={"report": 1, "index": 1})
         response = fuzz_tenant["admin@fuzz.example"].post("/_dash-update-component", json=body)
         _check(fuzz_tenant, response, body)
