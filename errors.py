@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import NamedTuple
+
 ECHO_CHARS = 80
 
 
@@ -62,17 +65,49 @@ class TooManyRequests(UserError):
     status = 429
 
 
-class BadDefinition(BadRequest):
-    """A report definition the registry refuses; names every bad field by its JSON path."""
+class FieldIssue(NamedTuple):
+    """One bad field: its path in the input (e.g. "filters[0].op") and what is wrong."""
 
-    def __init__(self, issues: list[tuple[str, str]]) -> None:
-        self.issues = issues
-        first_path, first_message = issues[0]
-        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
-        super().__init__(f"{first_path}: {first_message}{more}")
+    path: str
+    message: str
+
+
+class InvalidInput(BadRequest):
+    """Input that names its bad fields: the issues travel as data, never as text to be
+    split apart again. Each domain has its own subclass."""
+
+    def __init__(self, issues: Iterable[tuple[str, str]]) -> None:
+        self.issues = [FieldIssue(path, message) for path, message in issues]
+        first = self.issues[0]
+        more = f" (and {len(self.issues) - 1} more)" if len(self.issues) > 1 else ""
+        super().__init__(f"{first.path}: {first.message}{more}")
 
     def details(self) -> dict[str, object]:
-        return {"errors": [{"path": path, "message": message} for path, message in self.issues]}
+        return {"errors": [issue._asdict() for issue in self.issues]}
+
+    def messages_for(self, path: str) -> str:
+        """The messages of the issues at `path`, joined for the control that shows them."""
+        return "; ".join(issue.message for issue in self.issues if issue.path == path)
+
+
+class BadDefinition(InvalidInput):
+    """A report definition the registry refuses; names every bad field by its JSON path."""
+
+
+class BadReport(InvalidInput):
+    """A saved report's own fields (its name) that cannot be stored."""
+
+
+class BadSchedule(InvalidInput):
+    """An email schedule that cannot be stored."""
+
+
+class BadGoal(InvalidInput):
+    """A goal that cannot be stored."""
+
+
+class BadLayout(InvalidInput):
+    """A dashboard layout that cannot be stored."""
 
 
 class ReportTimeout(UserError):

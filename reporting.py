@@ -18,7 +18,7 @@ from datasets.run import Result, run_report
 from datasets.validate import validate
 from db import engines
 from db.reports import save_report
-from errors import BadDefinition, Forbidden, NotFound, UserError
+from errors import BadDefinition, Forbidden, InvalidInput, UserError
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,7 @@ def save(
             description=description, definition=definition.json_dict(), report_id=report_id,
         )  # fmt: skip
         return Saved(report_id=saved_id)
-    except BadDefinition as error:
+    except InvalidInput as error:  # the definition's, or the report's own (its name)
         return Saved(issues=tuple(error.issues))
-    except (Forbidden, NotFound) as error:
+    except UserError as error:  # not found, forbidden: about the whole report
         return Saved(issues=(("(definition)", error.public_message),))
-    except UserError as error:
-        path, _, message = error.public_message.partition(": ")
-        return Saved(issues=((path, message),) if message else (("(definition)", path),))

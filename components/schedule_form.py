@@ -19,7 +19,7 @@ from components import ids
 from db import engines
 from db.schedules import WEEKDAYS, Schedule, get_schedule, parse_schedule, remove_schedule
 from db.schedules import save_schedule as store_schedule
-from errors import BadDefinition
+from errors import BadSchedule
 
 OPEN = "report-schedule"
 MODAL = "report-schedule-modal"
@@ -161,8 +161,8 @@ def save(
            "recipients": recipients or ""}  # fmt: skip
     try:
         schedule = parse_schedule(report_id, raw)
-    except BadDefinition as bad:
-        errors = {f: "; ".join(m for p, m in bad.issues if p == f) for f in FIELDS}
+    except BadSchedule as bad:
+        errors = {f: bad.messages_for(f) for f in FIELDS}
         return (True, no_update, no_update, "", *(errors[f] for f in FIELDS))
     saved = store_schedule(engines.default().web, tenant_id=user.tenant_id, user_id=user.id,
                            schedule=schedule)  # fmt: skip

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db import schema as s
 from db.tenancy import tenant_transaction
-from errors import BadDefinition, NotFound
+from errors import BadGoal, NotFound
 
 RULES = {"none": "No value", "fixed": "A fixed amount", "property": "An event property"}
 EVENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,99}$")
@@ -56,11 +56,11 @@ class Goal:
 
 
 def parse_goal(raw: Any, goal_id: int | None = None) -> Goal:
-    """The goal in `raw` (form or JSON fields), or BadDefinition naming each bad field."""
+    """The goal in `raw` (form or JSON fields), or BadGoal naming each bad field."""
     if goal_id is not None and (type(goal_id) is not int or not 0 < goal_id < 2**63):
         raise NotFound("There is no such goal.")
     if not isinstance(raw, dict):
-        raise BadDefinition([("(goal)", "an object with name, event_name and value_rule")])
+        raise BadGoal([("(goal)", "an object with name, event_name and value_rule")])
     issues: list[tuple[str, str]] = []
     name = " ".join(str(raw.get("name") or "").split())
     if not name or len(name) > MAX_NAME:
@@ -89,7 +89,7 @@ def parse_goal(raw: Any, goal_id: int | None = None) -> Goal:
     if not isinstance(active, bool):
         issues.append(("active", "true or false"))
     if issues:
-        raise BadDefinition(issues)
+        raise BadGoal(issues)
     return Goal(goal_id, name, event, active, str(rule), fixed, prop, currency)
 
 
@@ -134,7 +134,7 @@ def save_goal(web: Engine, *, tenant_id: int, goal: Goal) -> int:
             )
     except IntegrityError as exc:
         if "ins_goals_tenant_name" in str(exc.orig):
-            raise BadDefinition([("name", f"a goal named “{goal.name}” already exists")]) from None
+            raise BadGoal([("name", f"a goal named “{goal.name}” already exists")]) from None
         raise
     if saved is None:
         raise NotFound("There is no such goal.")

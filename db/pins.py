@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from db import schema as s
 from db.tenancy import tenant_transaction
-from errors import BadDefinition, NotFound
+from errors import BadLayout, NotFound
 
 SPANS = (4, 6, 8, 12)
 DEFAULT_SPAN = 6
@@ -85,9 +85,9 @@ def unpin(web: Engine, *, tenant_id: int, report_id: int) -> bool:
 
 def parse_layout(raw: Any) -> list[tuple[int, int]]:
     """[(report_id, span)] in grid order from {"cards": [{"report_id", "span"}, …]}, or
-    BadDefinition naming each bad field by its JSON path."""
+    BadLayout naming each bad field by its JSON path."""
     if not isinstance(raw, dict) or not isinstance(raw.get("cards"), list):
-        raise BadDefinition([("cards", "a list of {report_id, span} in grid order")])
+        raise BadLayout([("cards", "a list of {report_id, span} in grid order")])
     issues: list[tuple[str, str]] = []
     cards: list[tuple[int, int]] = []
     for i, card in enumerate(raw["cards"]):
@@ -106,7 +106,7 @@ def parse_layout(raw: Any) -> list[tuple[int, int]]:
     if len(set(ids)) != len(ids):
         issues.append(("cards", "each report appears once"))
     if issues:
-        raise BadDefinition(issues)
+        raise BadLayout(issues)
     return cards
 
 
@@ -131,7 +131,7 @@ def save_layout(
         pinned = {row.report_id: row.definition for row in locked}
         unknown = [i for i, (report_id, _) in enumerate(cards) if report_id not in pinned]
         if unknown:
-            raise BadDefinition([(f"cards[{i}].report_id", "this report is not pinned")
+            raise BadLayout([(f"cards[{i}].report_id", "this report is not pinned")
                                  for i in unknown])  # fmt: skip
         kept = [report_id for report_id, _ in cards]
         before_unpin([d for report_id, d in pinned.items() if report_id not in kept])

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db import schema as s
 from db.tenancy import tenant_transaction
-from errors import BadRequest, NotFound
+from errors import BadReport, NotFound
 
 MAX_NAME = 200
 
@@ -90,9 +90,9 @@ def list_reports(web: Engine, *, tenant_id: int, name_contains: str = "") -> lis
 def _clean_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise BadRequest("name: give the report a name")
+        raise BadReport([("name", "give the report a name")])
     if len(cleaned) > MAX_NAME:
-        raise BadRequest(f"name: at most {MAX_NAME} characters")
+        raise BadReport([("name", f"at most {MAX_NAME} characters")])
     return cleaned
 
 
@@ -126,7 +126,7 @@ def save_report(
             )
     except IntegrityError as exc:
         if "ins_reports_tenant_name" in str(exc.orig):
-            raise BadRequest(f"name: a report named “{name}” already exists") from None
+            raise BadReport([("name", f"a report named “{name}” already exists")]) from None
         raise
     if updated is None:
         raise NotFound("There is no such report.")

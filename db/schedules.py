@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from db import schema as s
 from db.tenancy import tenant_transaction
-from errors import BadDefinition, NotFound, echo
+from errors import BadSchedule, NotFound, echo
 
 MAX_RECIPIENTS = 20
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -90,9 +90,9 @@ def _recipients(value: Any, issues: list[tuple[str, str]]) -> tuple[str, ...]:
 
 
 def parse_schedule(report_id: int, raw: dict[str, Any]) -> Schedule:
-    """The schedule in `raw` (form or JSON fields), or BadDefinition naming each bad field."""
+    """The schedule in `raw` (form or JSON fields), or BadSchedule naming each bad field."""
     if not isinstance(raw, dict):
-        raise BadDefinition([("(schedule)", "an object with frequency, hour and recipients")])
+        raise BadSchedule([("(schedule)", "an object with frequency, hour and recipients")])
     issues: list[tuple[str, str]] = []
     frequency = raw.get("frequency")
     if frequency not in ("daily", "weekly"):
@@ -105,7 +105,7 @@ def parse_schedule(report_id: int, raw: dict[str, Any]) -> Schedule:
         issues.append(("weekday", "a weekday from 1 (Monday) to 7 (Sunday) for weekly emails"))
     recipients = _recipients(raw.get("recipients"), issues)
     if issues:
-        raise BadDefinition(issues)
+        raise BadSchedule(issues)
     assert frequency is not None and hour is not None
     return Schedule(report_id, frequency, hour, weekday if frequency == "weekly" else None,
                     recipients)  # fmt: skip

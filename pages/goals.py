@@ -17,7 +17,7 @@ from access import HubUser, Leaf
 from components import shell
 from db import engines
 from db.goals import RECENT_DAYS, RULES, Goal, list_goals, parse_goal, save_goal
-from errors import BadDefinition
+from errors import BadGoal
 
 dash.register_page(__name__, path="/admin/insights/goals", title="Goals · Analytics Hub")
 
@@ -193,8 +193,8 @@ def save(clicks: int | None, editing: int | None, *values: Any) -> tuple[Any, ..
     try:
         save_goal(engines.default().web, tenant_id=user.tenant_id,
                   goal=parse_goal(raw, goal_id=editing))  # fmt: skip
-    except BadDefinition as bad:
-        errors = ["; ".join(m for p, m in bad.issues if p == f) for f in FIELDS]
+    except BadGoal as bad:
+        errors = [bad.messages_for(f) for f in FIELDS]
         return (True, no_update, *errors)
     return (False, time.time(), *("" for _ in FIELDS))
 

@@ -19,7 +19,7 @@ from datasets.pulse import ATTENTION_SUCCESS_RATE, pulse
 from db import pins
 from db import schema as s
 from db.activity import recent_activity
-from errors import BadDefinition
+from errors import BadLayout
 from tests.conftest import Hub
 from tests.test_definitions import ANY_SCALAR, json_values
 from tests.web import sign_in
@@ -160,7 +160,7 @@ def test_any_json_is_a_layout_or_a_bad_definition(raw: Any) -> None:
     fields."""
     try:
         cards = pins.parse_layout(raw)
-    except BadDefinition as exc:
+    except BadLayout as exc:
         assert exc.issues and all(path and message for path, message in exc.issues)
     else:
         assert all(type(r) is int and s in pins.SPANS for r, s in cards)

@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from db import schema as s
 from db.goals import Goal, list_goals, parse_goal, save_goal
-from errors import BadDefinition, NotFound
+from errors import BadGoal, NotFound
 from tests import browser
 from tests.conftest import Hub
 from tests.test_definitions import ANY_SCALAR, json_values
@@ -55,7 +55,7 @@ def test_a_goal_is_parsed_and_cleaned() -> None:
     ],
 )
 def test_bad_goals_name_each_bad_field(change: dict[str, Any], paths: list[str]) -> None:
-    with pytest.raises(BadDefinition) as caught:
+    with pytest.raises(BadGoal) as caught:
         parse_goal(VALID | change)
     assert [path for path, _ in caught.value.issues] == paths
 
@@ -65,7 +65,7 @@ def test_bad_goals_name_each_bad_field(change: dict[str, Any], paths: list[str])
 def test_any_json_is_a_goal_or_a_bad_definition(raw: Any) -> None:
     try:
         goal = parse_goal(raw)
-    except BadDefinition as exc:
+    except BadGoal as exc:
         assert exc.issues
     else:
         assert goal.name and goal.value_rule in ("none", "fixed", "property")
@@ -101,7 +101,7 @@ def test_saving_is_unique_by_name_and_tenant_bound(hub: Hub, new_goal: list[int]
     acme, globex = hub.tenant_id("acme"), hub.tenant_id("globex")
     goal_id = save_goal(hub.web, tenant_id=acme, goal=parse_goal(VALID))
     new_goal.append(goal_id)
-    with pytest.raises(BadDefinition, match="already exists"):
+    with pytest.raises(BadGoal, match="already exists"):
         save_goal(hub.web, tenant_id=acme, goal=parse_goal(VALID | {"name": "demo BOOKED"}))
     paused = parse_goal(VALID | {"active": False, "fixed_value": 12.5}, goal_id=goal_id)
     assert save_goal(hub.web, tenant_id=acme, goal=paused) == goal_id

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from db.goals import parse_goal
 from db.schedules import parse_schedule
-from errors import BadDefinition
+from errors import BadGoal, BadSchedule
 from tests import callbacks
 from tests.callbacks import value
 from tests.web import sign_in
@@ -108,7 +108,7 @@ def test_unknown_dash_assets_are_404_without_a_traceback(
 def test_schedule_hour_must_be_ascii_digits() -> None:
     """Superscript two is a digit to str.isdigit but not to int(): a 400 naming the hour."""
     for hour in ("\u00b2", "\u0661", "1e3", "99999999999999999999"):
-        with pytest.raises(BadDefinition) as bad:
+        with pytest.raises(BadSchedule) as bad:
             parse_schedule(1, {"frequency": "daily", "hour": hour, "recipients": "a@b.example"})
         assert bad.value.issues == [("hour", "an hour from 0 to 23 (UTC)")]
 
@@ -117,7 +117,7 @@ def test_recipients_are_counted_before_they_are_validated() -> None:
     """100,000 recipients are refused by their count alone: one issue, and none of them is
     checked as an address (each would have been named as invalid)."""
     raw = {"frequency": "daily", "hour": 6, "recipients": [f"x{i}" for i in range(100_000)]}
-    with pytest.raises(BadDefinition) as bad:
+    with pytest.raises(BadSchedule) as bad:
         parse_schedule(1, raw)
     assert bad.value.issues == [("recipients", "at most 20 recipients (100000 given)")]
 
@@ -125,7 +125,7 @@ def test_recipients_are_counted_before_they_are_validated() -> None:
 def test_goal_value_rule_must_be_a_word() -> None:
     """A list (or any non-text) value rule is a 400 naming the field, not a TypeError."""
     for rule in (["fixed"], {"a": 1}, 3, None):
-        with pytest.raises(BadDefinition) as bad:
+        with pytest.raises(BadGoal) as bad:
             parse_goal({"name": "Sale", "event_name": "sale", "value_rule": rule,
                         "default_currency": "EUR"})  # fmt: skip
         assert bad.value.issues == [("value_rule", "none, fixed or property")]

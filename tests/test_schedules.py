@@ -22,7 +22,7 @@ from rq import Queue
 import config
 from db import schema as s
 from db.schedules import Schedule, get_schedule, is_due, parse_schedule, save_schedule
-from errors import BadDefinition
+from errors import BadSchedule
 from jobs import queues
 from jobs.mailer import outbox_messages
 from jobs.schedules import bypasses_row_security, deliver_due_schedules
@@ -77,7 +77,7 @@ def test_a_schedule_is_parsed_and_its_recipients_deduplicated() -> None:
     ],
 )  # fmt: skip
 def test_bad_schedules_name_each_bad_field(raw: dict[str, Any], paths: list[str]) -> None:
-    with pytest.raises(BadDefinition) as caught:
+    with pytest.raises(BadSchedule) as caught:
         parse_schedule(1, raw)
     assert [path for path, _ in caught.value.issues] == paths
 
@@ -94,7 +94,7 @@ def test_any_json_is_a_schedule_or_a_bad_definition(raw: Any) -> None:
     """Whatever arrives, parse_schedule answers with a valid schedule or names the bad fields."""
     try:
         schedule = parse_schedule(1, raw)
-    except BadDefinition as exc:
+    except BadSchedule as exc:
         assert exc.issues and all(path and message for path, message in exc.issues)
     else:
         assert schedule.frequency in ("daily", "weekly") and 0 <= schedule.hour <= 23
