@@ -54,6 +54,7 @@ def layout(
 ) -> html.Div:  # fmt: skip
     state = form.controls_from(definition)
     dataset = DATASETS[state["dataset"]]
+    shown = form.kind_form(dataset)
     flows = list_flows(engines.default().web, tenant_id=user.tenant_id)
     is_custom = state["range"] == form.CUSTOM
     controls = dbc.Card(dbc.CardBody([
@@ -68,7 +69,7 @@ def layout(
             dcc.Dropdown(id=ids.B_FLOW, options=[{"label": n, "value": i} for i, n in flows],
                          value=state["flow_id"], placeholder="Choose the flow to follow"),
             _error("flow_id"),
-        ], id=ids.B_FLOW_BOX, className="mb-3", hidden=not dataset.is_funnel),
+        ], id=ids.B_FLOW_BOX, className="mb-3", hidden=not shown.shows_flow),
         html.Div([
             _label("Measures", ids.B_MEASURES),
             dcc.Dropdown(id=ids.B_MEASURES, options=form.measure_options(dataset),
@@ -92,7 +93,7 @@ def layout(
             dbc.Button("+ Add filter", id=ids.B_FILTER_ADD, color="link", size="sm",
                        className="px-0", disabled=not dataset.filters),
             _error("filters"),
-        ], id=ids.B_BREAKDOWN_BOX, hidden=dataset.is_funnel, className="mb-3"),
+        ], id=ids.B_BREAKDOWN_BOX, hidden=not shown.shows_breakdowns, className="mb-3"),
         _label("Date range", ids.B_RANGE),
         dcc.Dropdown(id=ids.B_RANGE, value=state["range"], clearable=False,
                      options=[{"label": label, "value": v} for v, label in form.RANGES]),
@@ -160,10 +161,10 @@ def change_dataset(dataset_id: str) -> tuple:
     """A new dataset starts from its first measure, no breakdown and no filters."""
     _user()
     dataset = dataset_named(dataset_id)
-    measures = [dataset.measures[0].id] if not dataset.is_funnel else []
+    measures, shown = form.first_measures(dataset), form.kind_form(dataset)
     return (form.measure_options(dataset), measures, form.dimension_options(dataset), [], [],
-            not dataset.filters, dataset.description, not dataset.is_funnel, dataset.is_funnel,
-            form.default_viz(dataset, measures, []))  # fmt: skip
+            not dataset.filters, dataset.description, not shown.shows_flow,
+            not shown.shows_breakdowns, form.default_viz(dataset, measures, []))  # fmt: skip
 
 
 @callback(

@@ -7,7 +7,9 @@ which turns control values into a definition JSON — tested without a browser.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, assert_never
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -15,7 +17,16 @@ from dash import dcc, html
 import permissions
 from access import HubUser
 from components import ids
-from datasets.model import Dataset, FieldType, Filter, FilterClause, MeasureType, Operator, Viz
+from datasets.model import (
+    Dataset,
+    FieldType,
+    Filter,
+    FilterClause,
+    MeasureType,
+    Operator,
+    QueryKind,
+    Viz,
+)
 from datasets.operators import HUMAN, LIST_OPERATORS
 from datasets.registry import DATASETS, dataset_named
 from datasets.validate import single_value, viz_reason
@@ -159,6 +170,80 @@ def _needs_currency(dataset: Dataset, measures: list[str], dims: list[str], filt
     return money and single_value(clauses, field) is None
 
 
+@dataclass(frozen=True)
+class Controls:
+    """The builder's control values that a kind may read (the date range is shared)."""
+
+    measures: list[str]
+    dimensions: list[str]
+    grain: str | None
+    viz: str | None
+    flow_id: int | None
+    filter_rows: list[dict[str, Any]]
+
+
+# (dataset, date range, controls) -> (definition, dimensions shown, note to show)
+Assembler = Callable[
+    [Dataset, dict[str, Any], Controls], tuple[dict[str, Any], list[str], str | None]
+]
+
+
+def _aggregate_definition(
+    dataset: Dataset, date_range: dict[str, Any], c: Controls
+) -> tuple[dict[str, Any], list[str], str | None]:
+    filters = _filters(dataset, c.filter_rows)
+    note = None
+    dims = list(c.dimensions)
+    if _needs_currency(dataset, c.measures, dims, filters):
+        dims.append(str(dataset.currency_field))
+        note = ("Broken down by currency: money in different currencies cannot be added "
+                "into one number.")  # fmt: skip
+    definition = {
+        "dataset": dataset.id,
+        "measures": list(c.measures),
+        "dimensions": [{"id": d, "grain": c.grain or "day"} if d == "time" else {"id": d}
+                       for d in dims],
+        "filters": filters,
+        "date_range": date_range,
+        "viz": c.viz or default_viz(dataset, c.measures, dims),
+    }  # fmt: skip
+    return definition, dims, note
+
+
+def _funnel_definition(
+    dataset: Dataset, date_range: dict[str, Any], c: Controls
+) -> tuple[dict[str, Any], list[str], str | None]:
+    definition = {"dataset": dataset.id, "date_range": date_range, "viz": c.viz or "funnel"}
+    if c.flow_id is not None:
+        definition["flow_id"] = c.flow_id
+    return definition, [], None
+
+
+@dataclass(frozen=True)
+class KindForm:
+    """How the builder shows and reads the controls of one query kind."""
+
+    shows_flow: bool  # the flow picker
+    shows_breakdowns: bool  # measures, breakdowns, grain and filters
+    assemble: Assembler
+
+
+AGGREGATE_FORM = KindForm(shows_flow=False, shows_breakdowns=True,
+                          assemble=_aggregate_definition)  # fmt: skip
+FUNNEL_FORM = KindForm(shows_flow=True, shows_breakdowns=False, assemble=_funnel_definition)
+
+
+def kind_form(dataset: Dataset) -> KindForm:
+    """The builder's one choice by query kind."""
+    match dataset.kind:
+        case QueryKind.AGGREGATE:
+            return AGGREGATE_FORM
+        case QueryKind.FUNNEL:
+            return FUNNEL_FORM
+        case _:
+            assert_never(dataset.kind)
+
+
 def assemble(
     *,
     dataset_id: str,
@@ -178,28 +263,14 @@ def assemble(
         date_range: dict[str, Any] = {"start": start, "end": end}
     else:
         date_range = {"preset": range_choice}
-    if dataset.is_funnel:
-        definition = {"dataset": dataset.id, "date_range": date_range, "viz": viz or "funnel"}
-        if flow_id is not None:
-            definition["flow_id"] = flow_id
-        return definition, [], None
-    filters = _filters(dataset, filter_rows)
-    note = None
-    dims = list(dimensions or [])
-    if _needs_currency(dataset, measures or [], dims, filters):
-        dims.append(str(dataset.currency_field))
-        note = ("Broken down by currency: money in different currencies cannot be added "
-                "into one number.")  # fmt: skip
-    definition = {
-        "dataset": dataset.id,
-        "measures": list(measures or []),
-        "dimensions": [{"id": d, "grain": grain or "day"} if d == "time" else {"id": d}
-                       for d in dims],
-        "filters": filters,
-        "date_range": date_range,
-        "viz": viz or default_viz(dataset, measures or [], dims),
-    }  # fmt: skip
-    return definition, dims, note
+    controls = Controls(measures=list(measures or []), dimensions=list(dimensions or []),
+                        grain=grain, viz=viz, flow_id=flow_id, filter_rows=filter_rows)  # fmt: skip
+    return kind_form(dataset).assemble(dataset, date_range, controls)
+
+
+def first_measures(dataset: Dataset) -> list[str]:
+    """What a newly chosen dataset starts with: its first measure (none for the funnel)."""
+    return [m.id for m in dataset.measures[:1]]
 
 
 def controls_from(definition: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """compile_definition(definition, today) -> one SQLAlchemy select. Pure: no connection.
 
 Identifiers come only from the registry (`table.c[...]`); user values are bound
-parameters. The select is built as a pipeline: source and lookups, range and filters,
-aggregates, then (with a time dimension) gap-filling so every bucket appears.
+parameters. One path per query kind: an aggregate is built as a pipeline (source and
+lookups, range and filters, aggregates, then with a time dimension gap-filling so every
+bucket appears); a funnel is `datasets.funnel.compile_funnel` with the dataset's outputs.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from datasets.model import (
     ADDITIVE,
     ZERO_WHEN_EMPTY,
     Agg,
+    AggregateQuery,
     Column,
     Dataset,
     Definition,
     Dimension,
     FieldType,
+    FunnelQuery,
     Grain,
     Measure,
     MeasureType,
@@ -84,7 +87,7 @@ def _aggregate(
             assert_never(measure.agg)
 
 
-def _currency_of(dataset: Dataset, definition: Definition, measure: Measure) -> dict[str, str]:
+def _currency_of(dataset: Dataset, definition: AggregateQuery, measure: Measure) -> dict[str, str]:
     if measure.type is not MeasureType.CURRENCY:
         return {}
     if measure.currency:
@@ -97,7 +100,7 @@ def _currency_of(dataset: Dataset, definition: Definition, measure: Measure) -> 
     return {"currency": str(value)}
 
 
-def _columns(dataset: Dataset, definition: Definition) -> tuple[Column, ...]:
+def _columns(dataset: Dataset, definition: AggregateQuery) -> tuple[Column, ...]:
     columns = []
     for ref in definition.dimensions:
         d = dataset.dimension(ref.id)
@@ -146,7 +149,7 @@ def _numeric(value: Any) -> ColumnElement[Any]:
 
 
 def _aggregated(
-    dataset: Dataset, definition: Definition, start: dt.date, end: dt.date
+    dataset: Dataset, definition: AggregateQuery, start: dt.date, end: dt.date
 ) -> tuple[sa.Select, list[str]]:
     """GROUP BY select of dimensions (by id), hidden lookup keys and measures (by id),
     over the daily rollup and live tail when they can answer, else over the base rows."""
@@ -184,7 +187,7 @@ def _aggregated(
 
 
 def _gap_filled(
-    dataset: Dataset, definition: Definition, agg: sa.Select, keys: list[str],
+    dataset: Dataset, definition: AggregateQuery, agg: sa.Select, keys: list[str],
     start: dt.date, end: dt.date,
 ) -> sa.Select:  # fmt: skip
     grain = next(r.grain for r in definition.dimensions if r.id == "time")
@@ -223,26 +226,31 @@ def _gap_filled(
     return sa.select(*out).select_from(source).order_by(*order)
 
 
+def _aggregate_select(
+    dataset: Dataset, definition: AggregateQuery, start: dt.date, end: dt.date
+) -> sa.Select:
+    agg, keys = _aggregated(dataset, definition, start, end)
+    if any(r.id == "time" for r in definition.dimensions):
+        return _gap_filled(dataset, definition, agg, keys, start, end)
+    shown = [c.id for c in _columns(dataset, definition)]
+    visible = agg.with_only_columns(*(agg.selected_columns[c] for c in shown))
+    first = agg.selected_columns[definition.measures[0]]
+    dims = [agg.selected_columns[r.id] for r in definition.dimensions]
+    return visible.order_by(first.desc().nulls_last(), *dims)
+
+
 def compile_definition(definition: Definition, *, today: dt.date) -> Compiled:
     """The select for a definition that passed validate(); same input, same SQL."""
     dataset = DATASETS[definition.dataset]
     start, end = dates.resolve(definition.date_range, today)
-    if dataset.is_funnel:
-        assert definition.flow_id is not None
-        select = compile_funnel(definition.flow_id, start, end)
-        step = dataset.dimension("step")
-        columns = (
-            Column(step.id, step.label, "dimension", "category"),
-            *(Column(m.id, m.label, "measure", m.type.value) for m in dataset.measures),
-        )
-        return Compiled(select, columns, start, end)
-    agg, keys = _aggregated(dataset, definition, start, end)
-    if any(r.id == "time" for r in definition.dimensions):
-        select = _gap_filled(dataset, definition, agg, keys, start, end)
-    else:
-        shown = [c.id for c in _columns(dataset, definition)]
-        visible = agg.with_only_columns(*(agg.selected_columns[c] for c in shown))
-        first = agg.selected_columns[definition.measures[0]]
-        dims = [agg.selected_columns[r.id] for r in definition.dimensions]
-        select = visible.order_by(first.desc().nulls_last(), *dims)
-    return Compiled(select, _columns(dataset, definition), start, end)
+    match definition:
+        case AggregateQuery():
+            select = _aggregate_select(dataset, definition, start, end)
+            columns = _columns(dataset, definition)
+        case FunnelQuery():
+            assert definition.flow_id is not None, "validate() requires the funnel's flow"
+            select = compile_funnel(definition.flow_id, start, end)
+            columns = tuple(output.column() for output in dataset.outputs)
+        case _:
+            assert_never(definition)
+    return Compiled(select, columns, start, end)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from datasets import dates
-from datasets.model import Agg, Dataset, Definition, Measure
+from datasets.model import Agg, AggregateQuery, Dataset, Measure
 from db import schema as s
 
 SHAPE = frozenset({"tenant_id", "day", "row_count"})
@@ -49,7 +49,7 @@ def measure_rolls_up(dataset: Dataset, measure: Measure, daily: sa.Table) -> boo
             return False
 
 
-def answers(dataset: Dataset, definition: Definition) -> bool:
+def answers(dataset: Dataset, definition: AggregateQuery) -> bool:
     """Whether the rollup can answer `definition` exactly."""
     daily = dataset.daily
     if daily is None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import assert_never
 
-from datasets.model import Definition, ExplicitRange
+from datasets.model import AggregateQuery, Dataset, Definition, ExplicitRange, FunnelQuery
 from datasets.operators import HUMAN
 from datasets.registry import DATASETS
 
@@ -26,11 +27,7 @@ def describe_range(definition: Definition, start: dt.date, end: dt.date) -> str:
     return f"{words}: {window} (UTC)"
 
 
-def describe(
-    definition: Definition, start: dt.date, end: dt.date, *, flow_name: str | None = None
-) -> list[tuple[str, str]]:
-    """(label, text) pairs: dataset, measures, breakdowns, filters, date range."""
-    dataset = DATASETS[definition.dataset]
+def _aggregate_pairs(dataset: Dataset, definition: AggregateQuery) -> list[tuple[str, str]]:
     measures = ", ".join(dataset.measure(m).label for m in definition.measures)
     breakdowns = ", ".join(
         f"{dataset.dimension(r.id).label} by {r.grain.value}"
@@ -43,12 +40,28 @@ def describe(
         + (", ".join(str(v) for v in c.value) if isinstance(c.value, list) else str(c.value))
         for c in definition.filters
     )
-    pairs = [("Dataset", dataset.label)]
-    if dataset.is_funnel:
-        pairs.append(("Flow", flow_name or f"Flow {definition.flow_id}"))
-    else:
-        pairs.append(("Measures", measures))
-        pairs.append(("Breakdowns", breakdowns or "None"))
-        pairs.append(("Filters", filters or "None"))
-    pairs.append(("Date range", describe_range(definition, start, end)))
-    return pairs
+    return [
+        ("Measures", measures),
+        ("Breakdowns", breakdowns or "None"),
+        ("Filters", filters or "None"),
+    ]
+
+
+def describe(
+    definition: Definition, start: dt.date, end: dt.date, *, flow_name: str | None = None
+) -> list[tuple[str, str]]:
+    """(label, text) pairs: dataset, what the kind computes from (an aggregate's measures,
+    breakdowns and filters; the funnel's flow), date range."""
+    dataset = DATASETS[definition.dataset]
+    match definition:
+        case AggregateQuery():
+            middle = _aggregate_pairs(dataset, definition)
+        case FunnelQuery():
+            middle = [("Flow", flow_name or f"Flow {definition.flow_id}")]
+        case _:
+            assert_never(definition)
+    return [
+        ("Dataset", dataset.label),
+        *middle,
+        ("Date range", describe_range(definition, start, end)),
+    ]

@@ -13,7 +13,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from datasets import daily, dates
-from datasets.model import Agg, Dataset, Dimension, Measure
+from datasets.model import Dataset, OutputColumn, QueryKind
 from datasets.model import MeasureType as T
 from db import schema as s
 
@@ -23,19 +23,18 @@ FUNNEL = Dataset(
     description="Step-by-step drop-off for one flow: how many runs reached each step.",
     table=s.executions,
     time_column="started_at",
-    is_funnel=True,
-    measures=(
-        Measure("reached", "Reached", T.COUNT, Agg.COUNT,
-                "Executions started in the range that reached the step."),
-        Measure("drop_off", "Drop-off", T.RATIO, Agg.RATIO,
-                "Share of the previous step's executions that did not reach this one.",
-                numerator="reached", denominator="reached"),
-        Measure("conversion", "Conversion", T.RATIO, Agg.RATIO,
-                "Share of the first step's executions that reached this one.",
-                numerator="reached", denominator="reached"),
-    ),
-    dimensions=(
-        Dimension("step", "Step", "The flow's steps in order.", "step_id"),
+    kind=QueryKind.FUNNEL,
+    outputs=(
+        OutputColumn("step", "Step", "The flow's steps in order.", "dimension", "category"),
+        OutputColumn("reached", "Reached",
+                     "Executions started in the range that reached the step.",
+                     "measure", T.COUNT),
+        OutputColumn("drop_off", "Drop-off",
+                     "Share of the previous step's executions that did not reach this one.",
+                     "measure", T.RATIO),
+        OutputColumn("conversion", "Conversion",
+                     "Share of the first step's executions that reached this one.",
+                     "measure", T.RATIO),
     ),
     notes=(
         "Counts executions of the flow started in the range, whatever their outcome.",

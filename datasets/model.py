@@ -1,9 +1,9 @@
 """The vocabulary of reports: enums, the registry's element types, and definitions.
 
 Registry elements (Dataset, Measure, Dimension, Filter) are frozen dataclasses written
-by hand in the dataset modules. A report Definition is the JSON a user sends, parsed by
-frozen pydantic models with extra="forbid"; `datasets.validate` checks it against the
-registry.
+by hand in the dataset modules. A dataset declares its QueryKind; a report Definition is
+the JSON a user sends, parsed by the frozen pydantic model of its dataset's kind
+(extra="forbid"); `datasets.validate` parses it and checks it against the registry.
 """
 
 from __future__ import annotations
@@ -11,10 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, StrictStr, Tag
+
+
+class QueryKind(StrEnum):
+    """What a dataset computes, and so the shape of its definitions: one code path each."""
+
+    AGGREGATE = "aggregate"  # chosen measures over chosen breakdowns, filtered
+    FUNNEL = "funnel"  # one flow's steps in order, with how many runs reached each
 
 
 class MeasureType(StrEnum):
@@ -156,6 +163,35 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class Column:
+    """Typed metadata of one result column; drives formatting everywhere."""
+
+    id: str
+    label: str
+    role: Literal["dimension", "measure"]
+    type: str  # a MeasureType value for measures; "time" or "category" for dimensions
+    grain: Grain | None = None
+    currency: str | None = None  # fixed currency of a currency measure
+    currency_column: str | None = None  # or the column holding each row's currency
+    precision: int = 2
+    is_additive: bool = False  # rows of a measure add up to a meaningful total
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """A fixed result column of a kind that computes its own columns (the funnel)."""
+
+    id: str
+    label: str
+    description: str
+    role: Literal["dimension", "measure"]
+    type: MeasureType | Literal["category"]
+
+    def column(self) -> Column:
+        return Column(self.id, self.label, self.role, str(self.type))
+
+
+@dataclass(frozen=True)
 class Dataset:
     id: str
     label: str
@@ -169,9 +205,10 @@ class Dataset:
     # Currency measures without a fixed currency take each row's currency from this
     # dimension, or from a filter to exactly one value of the same field.
     currency_field: str | None = None
-    # A funnel dataset has fixed output columns (its measures and its one dimension) and
-    # is computed for one flow chosen in the definition; users pick no measures.
-    is_funnel: bool = False
+    kind: QueryKind = QueryKind.AGGREGATE
+    # The result columns of a kind whose columns are fixed (the funnel: users pick no
+    # measures); an aggregate's columns are the dimensions and measures a definition picks.
+    outputs: tuple[OutputColumn, ...] = ()
     # The daily rollup that answers what it can (see datasets.daily), or None.
     daily: sa.Table | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -184,21 +221,6 @@ class Dataset:
 
     def filter(self, field_id: str) -> Filter:
         return next(f for f in self.filters if f.field == field_id)
-
-
-@dataclass(frozen=True)
-class Column:
-    """Typed metadata of one result column; drives formatting everywhere."""
-
-    id: str
-    label: str
-    role: Literal["dimension", "measure"]
-    type: str  # a MeasureType value for measures; "time" or "category" for dimensions
-    grain: Grain | None = None
-    currency: str | None = None  # fixed currency of a currency measure
-    currency_column: str | None = None  # or the column holding each row's currency
-    precision: int = 2
-    is_additive: bool = False  # rows of a measure add up to a meaningful total
 
 
 # ---- definitions (user JSON) -----------------------------------------------------------
@@ -244,15 +266,49 @@ DateRange = Annotated[
 ]
 
 
-class Definition(BaseModel):
+Measures = Annotated[list[StrictStr], Field(max_length=12)]
+Dimensions = Annotated[list[DimensionRef], Field(max_length=3)]
+Filters = Annotated[list[FilterClause], Field(max_length=20)]
+
+
+class BaseQuery(BaseModel):
+    """What a definition of every kind names: its dataset, date range and visualization.
+
+    The JSON format is one object for all kinds (saved reports and templates keep it), so
+    each kind's model also carries the other kind's keys, only to refuse them with a
+    reason (`datasets.validate`): saved funnels carry empty measures, for instance.
+    """
+
     model_config = FROZEN
+    kind: ClassVar[QueryKind]
     dataset: StrictStr
-    measures: Annotated[list[StrictStr], Field(max_length=12)] = []
-    dimensions: Annotated[list[DimensionRef], Field(max_length=3)] = []
-    filters: Annotated[list[FilterClause], Field(max_length=20)] = []
     date_range: DateRange = PresetRange(preset=Preset.D30)
     viz: Viz = Viz.TABLE
-    flow_id: StrictInt | None = None
 
     def json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+
+class AggregateQuery(BaseQuery):
+    """Measures over breakdowns (at most one of them time), filtered, in a date range."""
+
+    kind: ClassVar[QueryKind] = QueryKind.AGGREGATE
+    measures: Measures = []
+    dimensions: Dimensions = []
+    filters: Filters = []
+    flow_id: StrictInt | None = None  # the funnel's key: refused
+
+
+class FunnelQuery(BaseQuery):
+    """The funnel of one flow in a date range; its columns are the dataset's outputs."""
+
+    kind: ClassVar[QueryKind] = QueryKind.FUNNEL
+    flow_id: StrictInt | None = None  # required: validate() says to choose a flow
+    measures: Measures = []  # the aggregate's keys: refused unless empty
+    dimensions: Dimensions = []
+    filters: Filters = []
+
+
+# A report definition: the model of its dataset's kind (`datasets.validate.DEFINITION`
+# parses one). Dispatch on it with `match` and `assert_never`.
+Definition = AggregateQuery | FunnelQuery

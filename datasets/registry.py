@@ -6,12 +6,14 @@ controls, so the UI can never offer what the server would refuse.
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from datasets import daily
 from datasets.chat import CHAT
 from datasets.conversions import CONVERSIONS
 from datasets.flow_runs import FLOW_RUNS
 from datasets.funnel import FUNNEL
-from datasets.model import Agg, Dataset
+from datasets.model import Agg, Dataset, QueryKind
 from datasets.operators import FITS
 from datasets.telemetry import TELEMETRY
 from datasets.token_usage import TOKEN_USAGE
@@ -26,7 +28,7 @@ def _issues(dataset: Dataset) -> list[str]:
     found: list[str] = []
     where = f"dataset {dataset.id}"
     columns = set(dataset.table.c.keys())
-    ids = [m.id for m in dataset.measures] + [d.id for d in dataset.dimensions]
+    ids = [x.id for x in (*dataset.measures, *dataset.dimensions, *dataset.outputs)]
     duplicates = {x for x in ids if ids.count(x) > 1}
     if duplicates:
         found.append(f"{where}: ids used twice: {sorted(duplicates)}")
@@ -47,13 +49,7 @@ def _issues(dataset: Dataset) -> list[str]:
             found.append(f"{where}: measure {m.id} needs where_value")
         if m.agg is Agg.COUNT and m.column is not None and m.column not in columns:
             found.append(f"{where}: measure {m.id} counts missing column {m.column}")
-    if not dataset.is_funnel:
-        for d in dataset.dimensions:
-            if d.column not in columns:
-                found.append(f"{where}: dimension {d.id} reads missing column {d.column}")
-        time_dims = [d for d in dataset.dimensions if d.is_time]
-        if len(time_dims) != 1 or time_dims[0].id != "time":
-            found.append(f"{where}: needs exactly one time dimension, with id 'time'")
+    found += _kind_issues(dataset, where, columns)
     for f in dataset.filters:
         if f.column not in columns:
             found.append(f"{where}: filter {f.field} reads missing column {f.column}")
@@ -70,6 +66,31 @@ def _issues(dataset: Dataset) -> list[str]:
         d.id for d in dataset.dimensions
     }:
         found.append(f"{where}: currency field {dataset.currency_field} is not a dimension")
+    return found
+
+
+def _kind_issues(dataset: Dataset, where: str, columns: set[str]) -> list[str]:
+    """What the dataset's kind needs: an aggregate its dimensions and one time dimension;
+    a fixed-column kind its output columns and nothing for users to pick."""
+    found: list[str] = []
+    match dataset.kind:
+        case QueryKind.AGGREGATE:
+            for d in dataset.dimensions:
+                if d.column not in columns:
+                    found.append(f"{where}: dimension {d.id} reads missing column {d.column}")
+            time_dims = [d for d in dataset.dimensions if d.is_time]
+            if len(time_dims) != 1 or time_dims[0].id != "time":
+                found.append(f"{where}: needs exactly one time dimension, with id 'time'")
+            if dataset.outputs:
+                found.append(f"{where}: an aggregate's columns are chosen; it declares no outputs")
+        case QueryKind.FUNNEL:
+            if not dataset.outputs:
+                found.append(f"{where}: a {dataset.kind} dataset declares its output columns")
+            if dataset.measures or dataset.dimensions or dataset.filters:
+                found.append(f"{where}: a {dataset.kind} dataset's columns are fixed; "
+                             "it declares no measures, dimensions or filters")  # fmt: skip
+        case _:
+            assert_never(dataset.kind)
     return found
 
 

@@ -12,7 +12,7 @@ import functools
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, assert_never
 
 import pandas as pd
 import sqlalchemy as sa
@@ -22,8 +22,8 @@ from sqlalchemy.exc import OperationalError
 
 from datasets.compile import Compiled, compile_definition
 from datasets.formatting import format_rows, is_empty
-from datasets.model import Column, Definition, Mode
-from datasets.registry import DATASETS
+from datasets.model import AggregateQuery, Column, Definition, FunnelQuery, Mode
+from datasets.validate import DEFINITION
 from db import engines
 from db import schema as s
 from db.tenancy import tenant_transaction
@@ -81,17 +81,26 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _check_flow(conn: sa.Connection, flow_id: int) -> None:
-    exists = conn.scalar(sa.select(sa.literal(True)).where(s.flows.c.id == flow_id))
-    if not exists:
-        raise BadDefinition([("flow_id", f"there is no flow with id {flow_id}")])
+def _check_references(conn: sa.Connection, definition: Definition) -> None:
+    """What the definition names in the tenant's data exists (else a BadDefinition): the
+    funnel's flow; an aggregate names only registry ids, checked by validate()."""
+    match definition:
+        case AggregateQuery():
+            pass
+        case FunnelQuery():
+            flow_id = definition.flow_id
+            exists = conn.scalar(sa.select(sa.literal(True)).where(s.flows.c.id == flow_id))
+            if not exists:
+                raise BadDefinition([("flow_id", f"there is no flow with id {flow_id}")])
+        case _:
+            assert_never(definition)
 
 
 @functools.lru_cache(maxsize=512)
 def _compiled(definition_json: str, today: dt.date) -> Compiled:
     """compile_definition is pure, so dashboards, previews and schedules that run the same
     definition on the same day reuse its select (and SQLAlchemy's cached SQL for it)."""
-    return compile_definition(Definition.model_validate_json(definition_json), today=today)
+    return compile_definition(DEFINITION.validate_json(definition_json), today=today)
 
 
 def run_report(
@@ -113,9 +122,7 @@ def run_report(
         with tenant_transaction(
             engine, tenant_id=tenant_id, statement_timeout_ms=statement_timeout_ms
         ) as conn:
-            if DATASETS[definition.dataset].is_funnel:
-                assert definition.flow_id is not None
-                _check_flow(conn, definition.flow_id)
+            _check_references(conn, definition)
             rows = conn.execute(compiled.select.limit(cap + 1)).all()
     except OperationalError as exc:
         if isinstance(exc.orig, QueryCanceled):

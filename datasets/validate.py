@@ -8,20 +8,32 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, assert_never
+from typing import Annotated, Any, assert_never
 
-from pydantic import ValidationError
+from pydantic import (
+    Discriminator,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
 
 from datasets.dates import MAX_RANGE_DAYS
 from datasets.model import (
+    AggregateQuery,
+    BaseQuery,
     Dataset,
     Definition,
     DimensionRef,
     ExplicitRange,
     FilterClause,
+    FunnelQuery,
     Grain,
     MeasureType,
     Operator,
+    QueryKind,
     Viz,
 )
 from datasets.operators import LIST_OPERATORS, MAX_LIST_VALUES
@@ -30,7 +42,7 @@ from errors import BadDefinition, echo
 
 Issues = list[tuple[str, str]]
 MAX_TEXT = 200
-UNION_TAGS = frozenset({"preset-range", "explicit-range"})  # the tags of Definition.date_range
+UNION_TAGS = frozenset({"preset-range", "explicit-range"})  # the tags of the date_range union
 # Range limits of values, so no user value can overflow a database type.
 MAX_ID = 2**63 - 1
 MAX_NUMBER = 1e15
@@ -39,9 +51,42 @@ LAST_DAY = dt.date(2999, 12, 31)
 FUNNEL_VIZ = frozenset({Viz.FUNNEL, Viz.BAR, Viz.TABLE})
 
 
+def _kind_of(raw: Any) -> str:
+    """The tag of the model that parses `raw`: its dataset's kind. A definition naming no
+    known dataset parses as an aggregate, and is then refused for its dataset."""
+    if isinstance(raw, BaseQuery):
+        return raw.kind.value
+    dataset_id = raw.get("dataset") if isinstance(raw, dict) else None
+    dataset = DATASETS.get(dataset_id) if isinstance(dataset_id, str) else None
+    return (dataset.kind if dataset is not None else QueryKind.AGGREGATE).value
+
+
+def _an_object(raw: Any, parse: ValidatorFunctionWrapHandler) -> Any:
+    """A definition of any kind is an object: anything else is refused as not one."""
+    if not isinstance(raw, dict | BaseQuery):
+        raise PydanticCustomError(
+            "model_type",
+            "Input should be a valid dictionary or instance of {class_name}",
+            {"class_name": "Definition"},
+        )
+    return parse(raw)
+
+
+# Parses a definition (a dict, or JSON with validate_json) as the model of its kind.
+DEFINITION: TypeAdapter[Definition] = TypeAdapter(
+    Annotated[
+        Annotated[AggregateQuery, Tag(QueryKind.AGGREGATE.value)]
+        | Annotated[FunnelQuery, Tag(QueryKind.FUNNEL.value)],
+        Discriminator(_kind_of),
+        WrapValidator(_an_object),
+    ]
+)
+
+
 def _path(loc: tuple[str | int, ...]) -> str:
+    """The JSON path of a pydantic error (its first part names the kind's model, not a key)."""
     path = ""
-    for part in loc:
+    for part in loc[1:]:
         if isinstance(part, int):
             path += f"[{part}]"
         elif part in UNION_TAGS or "[" in part:
@@ -137,8 +182,19 @@ def viz_reason(
 ) -> str | None:
     """Why `viz` cannot show these measures and dimensions, or None when it can. The
     builder asks this to disable what the validator would refuse."""
-    if dataset.is_funnel:
-        return None if viz in FUNNEL_VIZ else f"the funnel shows as one of: {_one_of(FUNNEL_VIZ)}"
+    match dataset.kind:
+        case QueryKind.AGGREGATE:
+            return _aggregate_viz_reason(dataset, viz, measures, dimensions)
+        case QueryKind.FUNNEL:
+            ok = viz in FUNNEL_VIZ
+            return None if ok else f"the funnel shows as one of: {_one_of(FUNNEL_VIZ)}"
+        case _:
+            assert_never(dataset.kind)
+
+
+def _aggregate_viz_reason(
+    dataset: Dataset, viz: Viz, measures: list[str], dimensions: list[str]
+) -> str | None:
     known = {d.id: d for d in dataset.dimensions}
     dims = [known[d] for d in dimensions if d in known]
     has_time = any(x.is_time for x in dims)
@@ -180,7 +236,7 @@ def single_value(filters: list[FilterClause], field: str) -> Any | None:
     return None
 
 
-def _check_currency(dataset: Dataset, d: Definition) -> Issues:
+def _check_currency(dataset: Dataset, d: AggregateQuery) -> Issues:
     field = dataset.currency_field
     if field is None:
         return []
@@ -200,33 +256,24 @@ def _check_currency(dataset: Dataset, d: Definition) -> Issues:
     ]  # fmt: skip
 
 
-def _check(d: Definition) -> Issues:
-    dataset = DATASETS.get(d.dataset)
-    if dataset is None:
-        return [("dataset", f"unknown dataset '{echo(d.dataset)}'; one of: {_one_of(DATASETS)}")]
+def _check_range(d: Definition) -> Issues:
+    if not isinstance(d.date_range, ExplicitRange):
+        return []
     issues: Issues = []
-    if isinstance(d.date_range, ExplicitRange):
-        span = (d.date_range.end - d.date_range.start).days + 1
-        for key in ("start", "end"):
-            day = getattr(d.date_range, key)
-            if not FIRST_DAY <= day <= LAST_DAY:
-                issues.append((f"date_range.{key}", f"must be between {FIRST_DAY} and {LAST_DAY}"))
-        if span < 1:
-            issues.append(("date_range.end", "the end is before the start"))
-        elif span > MAX_RANGE_DAYS:
-            issues.append(("date_range", f"spans {span} days; the maximum is {MAX_RANGE_DAYS}"))
-    if dataset.is_funnel:
-        if d.flow_id is None:
-            issues.append(("flow_id", "choose a flow: the funnel runs for one flow"))
-        elif not 0 < d.flow_id <= MAX_ID:
-            issues.append(("flow_id", "must be a flow id (a positive integer)"))
-        for key in ("measures", "dimensions", "filters"):
-            if getattr(d, key):
-                issues.append((key, "the funnel's columns are fixed; leave this empty"))
-        reason = viz_reason(dataset, d.viz, [], [])
-        if reason:
-            issues.append(("viz", reason))
-        return issues
+    span = (d.date_range.end - d.date_range.start).days + 1
+    for key in ("start", "end"):
+        day = getattr(d.date_range, key)
+        if not FIRST_DAY <= day <= LAST_DAY:
+            issues.append((f"date_range.{key}", f"must be between {FIRST_DAY} and {LAST_DAY}"))
+    if span < 1:
+        issues.append(("date_range.end", "the end is before the start"))
+    elif span > MAX_RANGE_DAYS:
+        issues.append(("date_range", f"spans {span} days; the maximum is {MAX_RANGE_DAYS}"))
+    return issues
+
+
+def _check_aggregate(dataset: Dataset, d: AggregateQuery) -> Issues:
+    issues: Issues = []
     if d.flow_id is not None:
         issues.append(("flow_id", "only the funnel dataset takes a flow_id"))
     if not d.measures:
@@ -247,6 +294,35 @@ def _check(d: Definition) -> Issues:
     return issues
 
 
+def _check_funnel(dataset: Dataset, d: FunnelQuery) -> Issues:
+    issues: Issues = []
+    if d.flow_id is None:
+        issues.append(("flow_id", "choose a flow: the funnel runs for one flow"))
+    elif not 0 < d.flow_id <= MAX_ID:
+        issues.append(("flow_id", "must be a flow id (a positive integer)"))
+    for key in ("measures", "dimensions", "filters"):
+        if getattr(d, key):
+            issues.append((key, "the funnel's columns are fixed; leave this empty"))
+    reason = viz_reason(dataset, d.viz, [], [])
+    if reason:
+        issues.append(("viz", reason))
+    return issues
+
+
+def _check(d: Definition) -> Issues:
+    dataset = DATASETS.get(d.dataset)
+    if dataset is None:
+        return [("dataset", f"unknown dataset '{echo(d.dataset)}'; one of: {_one_of(DATASETS)}")]
+    issues = _check_range(d)
+    match d:
+        case AggregateQuery():
+            return issues + _check_aggregate(dataset, d)
+        case FunnelQuery():
+            return issues + _check_funnel(dataset, d)
+        case _:
+            assert_never(d)
+
+
 def _with_default_grain(d: Definition) -> Definition:
     refs = [
         r.model_copy(update={"grain": Grain.DAY}) if r.id == "time" and r.grain is None else r
@@ -258,7 +334,7 @@ def _with_default_grain(d: Definition) -> Definition:
 def validate(raw: Any) -> Definition:
     """The definition in `raw` (parsed JSON), or BadDefinition naming every bad field."""
     try:
-        definition = Definition.model_validate(raw)
+        definition = DEFINITION.validate_python(raw)
     except ValidationError as exc:
         issues: dict[str, str] = {}
         for error in exc.errors(include_url=False):

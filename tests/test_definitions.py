@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datasets.dates import MAX_RANGE_DAYS
-from datasets.model import Definition, Grain, Operator, Preset, Viz
+from datasets.model import Definition, Grain, Operator, Preset, QueryKind, Viz
 from datasets.registry import DATASETS
 from datasets.validate import validate
 from errors import BadDefinition
@@ -447,6 +447,7 @@ ALL_IDS = sorted(
     set(DATASETS)
     | {m.id for d in DATASETS.values() for m in d.measures}
     | {x.id for d in DATASETS.values() for x in d.dimensions}
+    | {c.id for d in DATASETS.values() for c in d.outputs}
     | {f.field for d in DATASETS.values() for f in d.filters}
     | {o.value for o in Operator}
     | {g.value for g in Grain}
@@ -513,7 +514,7 @@ def near_valid(
     dataset_id = pick(set(DATASETS))
     dataset = DATASETS.get(dataset_id) if isinstance(dataset_id, str) else None
     raw: dict[str, Any] = {"dataset": dataset_id}
-    if dataset is not None and dataset.is_funnel:
+    if dataset is not None and dataset.kind is QueryKind.FUNNEL:
         raw["flow_id"] = draw(st.integers(1, 12)) if mostly() else draw(leaves)
         raw["viz"] = pick(["funnel", "bar", "table"])
     elif dataset is not None:

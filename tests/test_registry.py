@@ -19,7 +19,7 @@ def test_every_dataset_declares_labels_and_descriptions() -> None:
     """What the builder shows comes from the registry: nothing is left blank."""
     for dataset in registry.DATASETS.values():
         assert dataset.label and dataset.description
-        for element in (*dataset.measures, *dataset.dimensions):
+        for element in (*dataset.measures, *dataset.dimensions, *dataset.outputs):
             assert element.label and element.description, (dataset.id, element.id)
         for spec in dataset.filters:
             assert spec.label and spec.operators, (dataset.id, spec.field)
