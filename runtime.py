@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import config
+import embedded_redis
+import mailer
 import supervisor
 from db import embedded, engines, migrate, seed
-from jobs import mailer, queues, redis_server
+from jobs import queues
 
 BIN = Path(sys.executable).parent
 KEEP_ALIVE_SECONDS = 75  # longer than a proxy's idle timeout; see web_argv()
@@ -32,7 +34,7 @@ class Services:
 
     env: dict[str, str] = field(default_factory=dict)
     postgres: embedded.EmbeddedPostgres | None = None
-    redis: redis_server.RedisServer | None = None
+    redis: embedded_redis.RedisServer | None = None
 
     def servers(self) -> dict[str, supervisor.Child]:
         """The embedded servers this process started, in order of start."""
@@ -67,7 +69,7 @@ def prepare_database(settings: config.Settings, services: Services) -> None:
 
 def prepare_redis(settings: config.Settings, services: Services) -> None:
     if settings.redis_url is None:
-        services.redis = redis_server.start(settings.hub_home / "redis")
+        services.redis = embedded_redis.start(settings.hub_home / "redis")
         services.env["REDIS_URL"] = services.redis.url
     os.environ.update(services.env)
 

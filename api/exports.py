@@ -13,9 +13,10 @@ from __future__ import annotations
 import flask
 
 import permissions
+import redis_client
 from errors import NotFound
-from jobs import connection, exports
-from jobs.export_formats import CONTENT_TYPES, csv_chunks
+from export_formats import CONTENT_TYPES, csv_chunks
+from jobs import exports
 
 blueprint = flask.Blueprint("exports_api", __name__, url_prefix="/admin/analytics")
 
@@ -46,7 +47,7 @@ def enqueue(report_id: int, fmt: str) -> tuple[flask.Response, int]:
 
 def _job(job_id: str):  # type: ignore[no-untyped-def]
     user = permissions.signed_in()
-    return permissions.readable_job(exports.find_job(connection.default(), job_id), user)
+    return permissions.readable_job(exports.find_job(redis_client.default(), job_id), user)
 
 
 @blueprint.get("/exports/<job_id>")

@@ -14,9 +14,10 @@ from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_
 from rq.job import JobStatus
 
 import permissions
+import redis_client
 from components import ids
-from jobs import connection, exports
-from jobs.export_formats import CONTENT_TYPES
+from export_formats import CONTENT_TYPES
+from jobs import exports
 
 POLL_MS = 700
 STAGES = {
@@ -82,7 +83,7 @@ def poll_export(_ticks: int, job_id: Any) -> tuple[Any, bool, Any]:
     user = permissions.signed_in()
     if not job_id:
         return no_update, True, no_update
-    found = exports.find_job(connection.default(), str(job_id))
+    found = exports.find_job(redis_client.default(), str(job_id))
     job = permissions.readable_job(found, user)
     view = exports.describe_job(job)
     if view.is_finished:

@@ -1,4 +1,13 @@
-"""Refreshing the daily rollups (ins_conversation_stats_daily, ins_token_usage_daily)."""
+"""Refreshing the daily rollups and their watermark.
+
+ins_refresh_analytics() (migrations 0004 and 0005) refreshes, CONCURRENTLY and in one
+transaction, the materialized views in schema `rollup`: ins_conversation_stats_daily and
+ins_token_usage_daily (0004), the watermark ins_rollups_through (the UTC day of the
+refresh) and the daily rollups of the Conversions, Flow runs, Telemetry and Funnel
+datasets, which hold complete days before it: ins_goal_completions_daily,
+fs_executions_daily, ins_telemetry_events_daily and fs_execution_steps_daily (0005). A
+reader never sees a watermark that does not match the rollups.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,13 @@
 """SQLAlchemy Core tables mirroring the migrations, for building queries.
 
-The migrations own the DDL; tests/test_schema.py checks that every column declared
-here exists in the migrated database with the same name, so the two cannot drift.
+The migrations own the DDL; tests/test_migrations.py checks that every column declared
+here exists in the migrated database with the same name, so a column a migration renames
+or drops fails there.
+
+The rollups are declared under their public names: security-barrier views applying the
+tenant rule over the materialized views in schema `rollup` (migrations 0004 and 0005),
+which ins_refresh_analytics() refreshes together with their watermark,
+ins_rollups_through.
 """
 
 from __future__ import annotations
@@ -169,7 +175,7 @@ token_usage_daily = sa.Table(
 
 # Daily rollups of the datasets' base tables (migration 0005): complete UTC days before
 # rollups_through.through_day, grouped by the columns named like the base table's, with
-# row_count and, per summed column X, count__X (non-null rows) and sum__X.
+# row_count, count__X (X's non-null rows) per counted column X, and sum__X per summed one.
 def _daily(name: str, *columns: sa.Column[Any]) -> sa.Table:
     return sa.Table(
         name,
@@ -287,7 +293,8 @@ dashboard_pins = sa.Table(
     _ts("pinned_at"),
 )
 
-# Tables carrying a tenant_id column and a row-level-security policy on it.
+# Everything carrying a tenant_id: the tenant tables (row-level security with a policy on
+# it, TENANT_TABLES) and the rollup views (the same rule inside the view, ROLLUPS).
 TENANT_OWNED = tuple(
     t for t in metadata.sorted_tables if "tenant_id" in t.c and t.name != "tenants"
 )

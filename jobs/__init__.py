@@ -1,1 +1,2 @@
-"""RQ jobs, the cron configuration, and the Redis connection they share."""
+"""RQ entry points (exports, scheduled emails, the rollup refresh), their queues and the cron
+configuration. What they use lives in modules named for it (mailer, export_formats, ...)."""

@@ -28,6 +28,7 @@ from rq.registry import StartedJobRegistry
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 import config
+import redis_client
 from access import HubUser, Leaf
 from datasets.model import Mode
 from datasets.run import Result, run_report
@@ -35,8 +36,8 @@ from datasets.validate import validate
 from db import engines
 from db.reports import SavedReport, get_report
 from errors import NotFound, UserError
-from jobs import connection, queues
-from jobs.export_formats import csv_chunks, filename, xlsx_bytes
+from export_formats import csv_chunks, filename, xlsx_bytes
+from jobs import queues
 
 FORMATS = ("csv", "xlsx")
 # RQ settings, chosen deliberately:
@@ -148,7 +149,7 @@ def start_export(user: HubUser, report: SavedReport, *, leaf: Leaf, fmt: str) ->
     """Enqueues the export of a report the user may read (permissions.readable_report):
     the one path behind the export route and the buttons."""
     check_format(fmt)
-    return enqueue_export(connection.default(), tenant_id=user.tenant_id, user_id=user.id,
+    return enqueue_export(redis_client.default(), tenant_id=user.tenant_id, user_id=user.id,
                           report_id=report.id, fmt=fmt, leaf=leaf)  # fmt: skip
 
 

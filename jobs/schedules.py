@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 import config
+import mailer
 from datasets.model import Mode
 from datasets.run import run_report
 from datasets.validate import validate
@@ -24,8 +25,7 @@ from db import engines
 from db import schema as s
 from db.reports import get_report
 from db.schedules import COLUMNS, Schedule, from_row, is_due
-from jobs import mailer
-from jobs.report_email import compose
+from report_email import compose
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import config
 import permissions
 from access import Leaf
 from components import shell
-from jobs.mailer import OutboxMessage, outbox_messages
+from mailer import OutboxMessage, outbox_messages
 
 dash.register_page(__name__, path="/admin/analytics/outbox", title="Outbox · Analytics Hub")
 

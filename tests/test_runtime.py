@@ -31,9 +31,9 @@ import psutil
 import pytest
 
 import config
+import mailer
 import supervisor
 from db.seed import DEMO_PASSWORD
-from jobs import mailer
 from tests.browser import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

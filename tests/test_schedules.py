@@ -24,8 +24,8 @@ from db import schema as s
 from db.schedules import Schedule, get_schedule, is_due, parse_schedule, save_schedule
 from errors import BadSchedule
 from jobs import queues
-from jobs.mailer import outbox_messages
 from jobs.schedules import bypasses_row_security, deliver_due_schedules
+from mailer import outbox_messages
 from tests.browser import free_port
 from tests.conftest import Hub
 from tests.test_definitions import ANY_SCALAR, json_values

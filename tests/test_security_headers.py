@@ -23,7 +23,7 @@ from werkzeug.test import TestResponse
 import config
 from db import schema as s
 from db.seed import DEMO_PASSWORD
-from jobs.mailer import TENANT_HEADER, ensure_outbox
+from mailer import TENANT_HEADER, ensure_outbox
 from tests import browser
 from tests.conftest import Hub
 from tests.web import sign_in

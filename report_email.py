@@ -18,8 +18,8 @@ from datasets.formatting import format_rows
 from datasets.run import Result
 from db.reports import SavedReport
 from db.schedules import Schedule
-from jobs.export_formats import csv_chunks, filename
-from jobs.mailer import LEAF_HEADER, TENANT_HEADER
+from export_formats import csv_chunks, filename
+from mailer import LEAF_HEADER, TENANT_HEADER
 
 SUMMARY_ROWS = 20
 CELL = "padding:4px 10px;border-bottom:1px solid #e5e7eb;"

@@ -1,4 +1,8 @@
-"""The Redis connection shared by the web app (throttling, job status) and RQ."""
+"""The shared Redis client: the web app enqueues export jobs and reads their status with it.
+
+Sign-in throttling keeps its own client with short timeouts and no retries
+(throttle.client); RQ workers and the cron scheduler connect from their REDIS_URL.
+"""
 
 from __future__ import annotations
 
