@@ -78,6 +78,7 @@ def chromium(download_dir: Path) -> Iterator[webdriver.Chrome]:
     ):  # fmt: skip
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"download.default_directory": str(download_dir)})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # shown when a test fails
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield driver

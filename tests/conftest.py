@@ -124,19 +124,62 @@ def flask_app(hub: Hub):  # type: ignore[no-untyped-def]
     return create_app().server
 
 
+# The phase reports of each test, kept on its item, so a fixture's teardown can tell
+# whether the test itself failed.
+PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+LOG_TAIL_LINES = 60
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    item.stash.setdefault(PHASE_REPORTS, {})[report.when] = report
+
+
+def _call_failed(request: pytest.FixtureRequest) -> bool:
+    report = request.node.stash.get(PHASE_REPORTS, {}).get("call")
+    return report is not None and report.failed
+
+
+def _tail(path: Path) -> str:
+    lines = path.read_text(errors="replace").splitlines() if path.exists() else ["(missing)"]
+    return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
 @pytest.fixture(scope="module")
-def base_url(hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def hub_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where base_url's gunicorn and RQ worker write web.log and worker.log."""
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="module")
+def base_url(hub: Hub, hub_logs: Path) -> Iterator[str]:
     """The hub served by gunicorn with an RQ worker, as in production, for one module."""
     from tests import browser
 
-    with browser.running_hub(hub.env, tmp_path_factory.mktemp("logs")) as base:
+    with browser.running_hub(hub.env, hub_logs) as base:
         yield base
 
 
+@pytest.fixture(autouse=True)
+def _server_logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A failed test against base_url prints the tails of the server's and worker's logs."""
+    yield
+    if "base_url" in request.fixturenames and _call_failed(request):
+        logs: Path = request.getfixturevalue("hub_logs")
+        for name in ("web.log", "worker.log"):
+            print(f"--- {name} (last {LOG_TAIL_LINES} lines) ---\n{_tail(logs / name)}")
+
+
 @pytest.fixture
-def driver(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Headless Chromium, downloading into the test's tmp_path."""
+def driver(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Headless Chromium, downloading into the test's tmp_path; a failed test prints its
+    browser console."""
     from tests import browser
 
     with browser.chromium(tmp_path) as chromium:
         yield chromium
+        if _call_failed(request):
+            console = "\n".join(f"{e['level']} {e['message']}" for e in chromium.get_log("browser"))
+            print(f"--- browser console ---\n{console or '(empty)'}")

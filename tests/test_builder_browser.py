@@ -19,6 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from components import ids
 from db import schema as s
 from tests import browser
 from tests.conftest import Hub
@@ -54,6 +55,40 @@ def _filter_id(part: str) -> str:
     return json.dumps({"index": 0, "type": f"builder-filter-{part}"}, separators=(",", ":"))
 
 
+# Counts the builder's server callbacks: requests to /_dash-update-component whose output
+# is the preview, or the definition (each edit), and when the last of each was seen.
+COUNT_CALLS = """
+const calls = window.hubCalls = {preview: 0, definition: 0, pending: 0, previewAt: 0,
+                                 definitionAt: 0};
+const fetch = window.fetch;
+window.fetch = function (url, options) {
+  const isDash = String(url).includes("/_dash-update-component") && options && options.body;
+  const output = isDash ? JSON.parse(options.body).output : "";
+  const isPreview = output.includes("PREVIEW.children");
+  const isDefinition = output.includes("DEFINITION.data");
+  calls.pending += 1;
+  if (isPreview) { calls.preview += 1; calls.previewAt = performance.now(); }
+  if (isDefinition) { calls.definition += 1; }
+  return fetch.apply(this, arguments).finally(function () {
+    calls.pending -= 1;
+    if (isDefinition) { calls.definitionAt = performance.now(); }
+  });
+};
+""".replace("PREVIEW", ids.B_PREVIEW).replace("DEFINITION", ids.B_DEFINITION)
+GRAIN_BURST = """
+const done = arguments[arguments.length - 1];
+const labels = Array.from(document.querySelectorAll("#GRAIN label"));
+const choose = (text) => labels.find((label) => label.textContent === text).click();
+choose("Day");
+setTimeout(() => { choose("Month"); setTimeout(() => { choose("Week"); done(); }, 100); }, 100);
+""".replace("GRAIN", ids.B_GRAIN)
+# Settled: nothing in flight, and a preview was sent after the last definition arrived.
+BURST_SETTLED = """
+const calls = window.hubCalls;
+return calls.pending === 0 && calls.definition >= 3 && calls.previewAt > calls.definitionAt;
+"""
+
+
 def _weeks(days: int) -> list[dt.date]:
     today = dt.datetime.now(dt.UTC).date()
     start = today - dt.timedelta(days=days - 1)
@@ -65,7 +100,7 @@ def _weeks(days: int) -> list[dt.date]:
 def test_analyst_builds_saves_edits_duplicates_and_deletes(
     hub: Hub, base_url: str, driver: webdriver.Chrome, artifacts: Path
 ) -> None:
-    """The whole life of a report, through the UI only."""
+    """The whole life of a report, through the UI only; a burst of edits previews once."""
     browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
     browser.wait_for(driver, "#hub-templates a")
     driver.find_element(By.LINK_TEXT, "Conversions overview").click()
@@ -93,18 +128,25 @@ def test_analyst_builds_saves_edits_duplicates_and_deletes(
         cells = d.find_elements(By.CSS_SELECTOR, "#builder-preview .ag-row [col-id=conversions]")
         return [int(c.text.replace(",", "")) for c in cells]
 
-    WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: len(counts := preview_counts(d)) == len(weeks) and sum(counts) == expected
-    )
+    def shows_the_weeks(d: webdriver.Chrome) -> bool:
+        return len(counts := preview_counts(d)) == len(weeks) and sum(counts) == expected
+
+    wait = WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
+    wait.until(shows_the_weeks)
+
+    # Three grain changes 100 ms apart, inside the 350 ms debounce: one preview request.
+    driver.execute_script(COUNT_CALLS)
+    driver.execute_async_script(GRAIN_BURST)
+    wait.until(lambda d: d.execute_script(BURST_SETTLED))
+    calls = driver.execute_script("return window.hubCalls")
+    assert calls["definition"] >= 3 and calls["preview"] == 1, calls
+    wait.until(shows_the_weeks)
     driver.save_screenshot(str(artifacts / "builder.png"))
 
     name = driver.find_element(By.ID, "builder-name")
     name.clear()
     name.send_keys(NAME)
     ActionChains(driver).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
-    import time
-
-    time.sleep(3)
     WebDriverWait(driver, 20).until(lambda d: re.search(r"/reports/\d+$", d.current_url))
     report_id = int(driver.current_url.rsplit("/", 1)[1])
     assert browser.wait_for(driver, "#report-name").text == NAME
