@@ -59,6 +59,13 @@ def require(leaf: Leaf) -> HubUser:
     return user
 
 
+def page_user(leaf: Leaf) -> HubUser | None:
+    """The signed-in user when they may open a page that needs `leaf`; None (the page
+    then shows why) otherwise. Pages render rather than raise."""
+    user = current()
+    return user if user is not None and user.may(leaf) else None
+
+
 def _require_leaf(user: HubUser, leaf: Leaf) -> None:
     if not user.may(leaf):
         raise Forbidden(f"Your role does not grant {leaf.value}.")

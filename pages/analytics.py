@@ -8,7 +8,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 
-import access
 import permissions
 from access import HubUser, Leaf
 from components import ids, shell
@@ -133,8 +132,8 @@ def search_reports(query: str | None) -> Any:
 
 
 def layout(**_query: str) -> html.Div:
-    user = access.current()
-    if user is None or not user.may(Leaf.ANALYTICS):
+    user = permissions.page_user(Leaf.ANALYTICS)
+    if user is None:
         return shell.forbidden("Your role does not include the Analytics Hub.")
     reports = list_reports(engines.default().web, tenant_id=user.tenant_id)
     return html.Div(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dash
 from dash import html
 
-import access
 import permissions
 from access import Leaf
 from components import builder, shell
@@ -23,8 +22,8 @@ BLANK = {"dataset": "conversions", "measures": ["conversions"],
 
 
 def layout(template: str = "", **_query: str) -> html.Div:
-    user = access.current()
-    if user is None or not user.may(Leaf.REPORTS_MANAGE):
+    user = permissions.page_user(Leaf.REPORTS_MANAGE)
+    if user is None:
         return shell.forbidden("Building reports needs comerix.insights.reports.manage.")
     chosen = BY_ID.get(template)
     dataset = chosen.definition["dataset"] if chosen else ""

@@ -17,7 +17,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, callback, dcc, html, no_update
 
-import access
 import permissions
 from access import HubUser, Leaf
 from components import charts, dashboard, shell
@@ -58,8 +57,8 @@ def _grid(user: HubUser) -> Any:
 
 
 def layout(**_query: str) -> html.Div:
-    user = access.current()
-    if user is None or not user.may(Leaf.ANALYTICS):
+    user = permissions.page_user(Leaf.ANALYTICS)
+    if user is None:
         return shell.forbidden("Your role does not include the Analytics Hub.")
     range_picker = dbc.Select(
         id=RANGE, value=DEFAULT_RANGE, size="sm", className="hub-range-select",

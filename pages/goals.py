@@ -11,7 +11,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-import access
 import permissions
 from access import HubUser, Leaf
 from components import shell
@@ -108,8 +107,8 @@ def _modal() -> dbc.Modal:
 
 
 def layout(**_query: str) -> html.Div:
-    user = access.current()
-    if user is None or not user.may(Leaf.GOALS):
+    user = permissions.page_user(Leaf.GOALS)
+    if user is None:
         return shell.forbidden("Your role does not include goals.")
     manage = user.may(Leaf.GOALS_MANAGE)
     return html.Div(

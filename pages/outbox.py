@@ -11,7 +11,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-import access
 import config
 import permissions
 from access import Leaf
@@ -44,8 +43,8 @@ def _item(message: OutboxMessage) -> dbc.AccordionItem:
 
 
 def layout(**_query: str) -> html.Div:
-    user = access.current()
-    if user is None or not user.may(Leaf.REPORTS_MANAGE):
+    user = permissions.page_user(Leaf.REPORTS_MANAGE)
+    if user is None:
         return shell.forbidden("The outbox is for people who schedule reports.")
     settings = config.load()
     messages = [
