@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import typing
@@ -96,17 +97,21 @@ TEXT_PROPERTIES: dict[str, typing.Callable[[Any], bool]] = {
 }
 
 
+@functools.cache
+def _signature(function: Any) -> tuple[dict[str, Any], list[inspect.Parameter]]:
+    """A callback's type hints and parameters, read once per callback."""
+    return typing.get_type_hints(function), list(inspect.signature(function).parameters.values())
+
+
 def _check_arguments(spec: dict[str, Any], arguments: list[Any]) -> None:
     for argument in arguments:
         for item in argument if isinstance(argument, list) else [argument]:
             fits = TEXT_PROPERTIES.get(item["property"])
             if fits is not None and not fits(item.get("value")):
                 raise BadRequest(f"malformed callback request: {item['property']}")
-    function = inspect.unwrap(spec["callback"])
-    hints = typing.get_type_hints(function)
+    hints, parameters = _signature(inspect.unwrap(spec["callback"]))
     values = [[i.get("value") for i in a] if isinstance(a, list) else a.get("value")
               for a in arguments]  # fmt: skip
-    parameters = list(inspect.signature(function).parameters.values())
     for at, value in enumerate(values):
         parameter = parameters[min(at, len(parameters) - 1)] if parameters else None
         if parameter is None or (
