@@ -38,6 +38,10 @@ from tests.browser import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 120.0  # the first start migrates and seeds
+# A clean stop's bound: the programs (15 s + 5 s kill, in parallel), then Redis (10 s + 5 s)
+# and PostgreSQL (30 s fast shutdown + 5 s), on a loaded 2-core machine.
+CLEAN_STOP_SECONDS = 90
+
 RESTART_TIMEOUT_SECONDS = 20.0
 # Settings the hub must not inherit from the test session: it starts its own servers.
 SESSION_KEYS = (
@@ -217,7 +221,7 @@ def launched_hub(home: Path) -> Iterator[LaunchedHub]:
         if process.poll() is None:
             process.terminate()
             try:
-                process.wait(timeout=45)
+                process.wait(timeout=CLEAN_STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
@@ -341,7 +345,7 @@ def test_sigkill_of_the_hub_leaves_nothing_running(hub: LaunchedHub) -> None:
         assert not is_alive(orphan)
         assert again.child(is_postgres)
         again.process.terminate()
-        assert again.process.wait(timeout=45) == 0
+        assert again.process.wait(timeout=CLEAN_STOP_SECONDS) == 0
         assert again.output().rstrip().endswith("Stopped.")
         assert hub_processes(hub.home) == []
 
