@@ -36,6 +36,7 @@ from errors import Forbidden, NotFound, Unauthorized
 
 NO_REPORT = "There is no such report."
 NO_EXPORT = "There is no such export."
+LEAF_NAMES = frozenset(leaf.value for leaf in Leaf)  # what a stored leaf may name
 
 
 def signed_in() -> HubUser:
@@ -137,11 +138,10 @@ def manageable_report(report_id: Any) -> tuple[HubUser, SavedReport]:
 def require_save(user: HubUser, definition: dict[str, Any], report_id: int | None) -> None:
     """Saving `definition` (as a new report, or over `report_id`): manage the report as it
     is now, and read the dataset it is saved with. 404, then 403."""
-    if report_id is not None:
-        report = _tenant_report(user, report_id)
-        _require_leaf(user, Leaf.REPORTS_MANAGE)
-        _require_leaf(user, _definition_leaf(report.definition))
+    current = _tenant_report(user, report_id) if report_id is not None else None
     _require_leaf(user, Leaf.REPORTS_MANAGE)
+    if current is not None:
+        _require_leaf(user, _definition_leaf(current.definition))
     _require_leaf(user, _definition_leaf(definition))
 
 
@@ -155,7 +155,7 @@ def require_unpin(user: HubUser, definitions: list[dict[str, Any]]) -> None:
 def may_read_leaf(user: HubUser, leaf: str | None) -> bool:
     """Whether the user may read what a stored leaf guards (an emailed report's leaf;
     None: nothing beyond the page's own leaf)."""
-    return leaf is None or (leaf in {x.value for x in Leaf} and user.may(Leaf(leaf)))
+    return leaf is None or (leaf in LEAF_NAMES and user.may(Leaf(leaf)))
 
 
 def report_leaf(report: SavedReport) -> Leaf:
@@ -169,7 +169,7 @@ def readable_job(job: Job | None, user: HubUser) -> Job:
     if job is None or job.meta.get("tenant_id") != user.tenant_id:
         raise NotFound(NO_EXPORT)
     leaf = job.meta.get("leaf")
-    if leaf not in {x.value for x in Leaf}:
+    if leaf not in LEAF_NAMES:
         raise NotFound(NO_EXPORT)  # a job from before jobs carried their leaf
     _require_leaf(user, Leaf.ANALYTICS)
     _require_leaf(user, Leaf(leaf))
