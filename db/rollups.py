@@ -14,8 +14,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from db import schema as s
+
 
 def refresh_rollups(cron: Engine) -> None:
     """Runs ins_refresh_analytics(); needs the cron role, which may execute it."""
     with cron.begin() as conn:
         conn.execute(sa.select(sa.func.ins_refresh_analytics()))
+
+
+def data_version(conn: sa.Connection) -> str:
+    """What the rollups were built from, as a cache key part: it changes at every refresh
+    that changes what a report can read from them."""
+    through = conn.scalar(sa.select(s.rollups_through.c.through_day))
+    return str(through)
