@@ -122,6 +122,7 @@ def xlsx_bytes(result: Result, *, title: str, generated_at: dt.datetime) -> byte
         ("Report", title),
         *describe(result.definition, result.start, result.end),
         ("Generated at", generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+        ("Data as of", result.ran_at.strftime("%Y-%m-%d %H:%M UTC")),
         ("Rows", str(len(result.frame))),
         ("Truncated", f"Yes, at {result.row_cap} rows" if result.truncated else "No"),
     ]

@@ -76,7 +76,7 @@ def html_summary(report: SavedReport, schedule: Schedule, result: Result) -> str
         f"<table style='border-collapse:collapse;font-size:13px;margin-bottom:16px'>{about}"
         "</table>"
         f"{table}<p style='color:#4b5563;font-size:13px'>{escape(_rows_note(result))} "
-        f"Ran at {result.ran_at:%Y-%m-%d %H:%M} UTC. {escape(schedule.describe())}.</p>"
+        f"Data {result.as_of}. {escape(schedule.describe())}.</p>"
         "</body></html>"
     )
 
@@ -86,7 +86,7 @@ def plain_summary(report: SavedReport, schedule: Schedule, result: Result) -> st
     lines += [f"{k}: {v}" for k, v in describe(result.definition, result.start, result.end)]
     lines += ["", " | ".join(c.label for c in result.columns)]
     lines += [" | ".join(row) for row in _summary_rows(result)]
-    lines += ["", _rows_note(result), schedule.describe() + "."]
+    lines += ["", _rows_note(result), f"Data {result.as_of}.", schedule.describe() + "."]
     return "\n".join(lines)
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import permissions
 from access import HubUser
+from datasets.cache import run_cached
 from datasets.compare import previous_period
 from datasets.model import Mode, Viz
-from datasets.run import Result, run_report
+from datasets.run import Result
 from datasets.validate import validate
 from db import engines
 from db.reports import save_report
@@ -28,17 +29,20 @@ class Preview:
     issues: tuple[tuple[str, str], ...] = ()
 
 
-def preview(raw: dict[str, Any], user: HubUser, *, mode: Mode = Mode.PREVIEW) -> Preview:
-    """Validates and runs `raw` (preview: 200 rows; saved: 500) for the user's tenant;
-    problems come back as (path, message) issues instead of exceptions."""
+def preview(
+    raw: dict[str, Any], user: HubUser, *, mode: Mode = Mode.PREVIEW, refresh: bool = False
+) -> Preview:
+    """Validates and runs `raw` (preview: 200 rows; saved: 500) for the user's tenant,
+    through the result cache (`refresh`: recomputed); problems come back as (path,
+    message) issues instead of exceptions."""
     try:
         definition = validate(raw)
         permissions.require_dataset(user, definition.dataset)
-        result = run_report(definition, tenant_id=user.tenant_id, mode=mode)
+        result = run_cached(definition, tenant_id=user.tenant_id, mode=mode, refresh=refresh)
         previous = None
         if definition.viz is Viz.KPI:
             earlier = previous_period(definition, result.start, result.end)
-            previous = run_report(earlier, tenant_id=user.tenant_id, mode=mode)
+            previous = run_cached(earlier, tenant_id=user.tenant_id, mode=mode, refresh=refresh)
         return Preview(result=result, previous=previous)
     except BadDefinition as error:
         return Preview(issues=tuple(error.issues))

@@ -10,8 +10,8 @@ import flask
 
 import permissions
 from access import Leaf
+from datasets.cache import run_cached
 from datasets.model import Mode
-from datasets.run import run_report
 from datasets.suggest import suggest, suggestable
 from datasets.validate import validate
 from errors import BadRequest
@@ -35,7 +35,7 @@ def run() -> flask.Response:
         raise BadRequest("the body must be a JSON report definition")
     definition = validate(body)
     permissions.require_dataset(user, definition.dataset)
-    result = run_report(definition, tenant_id=user.tenant_id, mode=mode)
+    result = run_cached(definition, tenant_id=user.tenant_id, mode=mode)
     return flask.jsonify(result.to_json())
 
 

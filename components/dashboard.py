@@ -22,7 +22,7 @@ KIND_BADGES = {"conversion": ("Conversion", "success"), "run": ("Flow run", "pri
 
 
 def card_id(part: str, report_id: Any) -> dict[str, Any]:
-    """A part of a pinned card: body, span, left, right, remove."""
+    """A part of a pinned card: body, refresh, span, left, right, remove."""
     return {"type": f"pin-card-{part}", "report": report_id}
 
 
@@ -71,9 +71,12 @@ def _flow_list(title: str, result: Result, line: Any, empty: str, list_id: str) 
 
 def pulse_view(pulse: Pulse) -> html.Div:
     conversations = int(pulse.hero.frame["conversations"].sum())
+    # automargin widens the left margin to the longest tick label ("190,000"), which a
+    # fixed margin clipped to "0,000".
     hero_chart = charts.figure(pulse.hero).update_layout(
-        height=150, margin={"l": 40, "r": 8, "t": 8, "b": 28}, showlegend=False
-    )
+        height=150, margin={"l": 8, "r": 8, "t": 8, "b": 28}, showlegend=False,
+        yaxis_automargin=True,
+    )  # fmt: skip
     spend = cell(pulse.tokens, "cost") if pulse.has_token_data() else EMPTY
     tokens = f"{cell(pulse.tokens, 'total_tokens')} tokens" if pulse.has_token_data() else ""
     attention, top = pulse.attention(), pulse.top_flows()
@@ -111,6 +114,7 @@ def pulse_view(pulse: Pulse) -> html.Div:
                     lambda i: f"{cell(top, 'total_runs', i)} runs",
                     "No flow ran in this range.", "pulse-top-flows"), md=6),
             ]),
+            html.Div(pulse.as_of, className="text-body-secondary small mt-2", id="pulse-as-of"),
         ]
     )  # fmt: skip
 
@@ -179,12 +183,22 @@ def _controls(card: Card, first: bool, last: bool) -> html.Div:
 
 
 def card_view(card: Card, *, manage: bool, first: bool, last: bool) -> dbc.Col:
-    """A card that runs its report live (its body is filled by a callback)."""
+    """A card whose body a callback of its own fills, behind its own loading spinner, so
+    each card (and the Pulse) loads in parallel with the others; Refresh recomputes it."""
+    refresh = dbc.Button(
+        "Refresh",
+        id=card_id("refresh", card.report_id),
+        size="sm",
+        color="link",
+        className="px-1 text-body-secondary",
+        title="Run the report again now instead of reading the cached result",
+    )
     header = html.Div(
         [
             html.A(card.name, href=f"/admin/analytics/reports/{card.report_id}",
                    className="fw-semibold text-truncate"),
-            _controls(card, first, last) if manage else None,
+            html.Div([refresh, _controls(card, first, last) if manage else None],
+                     className="d-flex align-items-center gap-1"),
         ],
         className="d-flex justify-content-between align-items-center gap-2",
     )  # fmt: skip

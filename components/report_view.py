@@ -34,7 +34,7 @@ def run_summary(result: Result) -> html.Div:
     parts = [
         f"{rows:,} row{'s' if rows != 1 else ''}",
         f"{result.start.isoformat()} to {result.end.isoformat()} (UTC)",
-        f"ran at {result.ran_at:%H:%M:%S} UTC in {result.elapsed_ms:,.0f} ms",
+        f"{result.as_of} (computed in {result.elapsed_ms:,.0f} ms)",
     ]
     notice = (
         dbc.Alert(

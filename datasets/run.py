@@ -2,7 +2,8 @@
 
 Compiles the definition, runs it in one transaction under the tenant's row-level
 security with a statement timeout, fetches at most the mode's row cap plus one (to know
-whether it was truncated) and returns a DataFrame with typed column metadata.
+whether it was truncated) and returns a DataFrame with typed column metadata. Callers
+run reports through the result cache, datasets.cache.run_cached, which calls this.
 """
 
 from __future__ import annotations
@@ -42,11 +43,16 @@ class Result:
     elapsed_ms: float
     start: dt.date
     end: dt.date
-    ran_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    ran_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))  # computed
 
     @property
     def row_cap(self) -> int:
         return self.mode.row_cap
+
+    @property
+    def as_of(self) -> str:
+        """When its data was computed (a cached result keeps it): "as of 14:05 UTC"."""
+        return f"as of {self.ran_at:%H:%M} UTC"
 
     def formatted(self) -> list[list[str]]:
         return format_rows(self.frame, self.columns)

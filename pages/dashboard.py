@@ -3,8 +3,11 @@
 Anyone with the analytics leaf sees it; people with `reports.manage` also arrange the
 grid: card width (4, 6, 8 or 12 columns), order (buttons, or drag a card onto another),
 and un-pin (the button, or drag a card off the grid). Every arrangement is saved
-through db.pins, as the /admin/analytics/dashboard/layout route does. The Pulse and the
-cards re-run every minute, the activity feed every 20 seconds.
+through db.pins, as the /admin/analytics/dashboard/layout route does. The Pulse and each
+card are filled by callbacks of their own, behind their own spinners, so they load in
+parallel and a slow card holds nothing else. They read through the result cache
+(datasets.cache) every minute, the activity feed every 20 seconds; a card's Refresh
+recomputes its report.
 """
 
 from __future__ import annotations
@@ -113,14 +116,17 @@ def render_activity(_tick: int | None) -> Any:
     Output(dashboard.card_id("body", MATCH), "children"),
     Input(dashboard.card_id("body", MATCH), "id"),
     Input(TICK, "n_intervals"),
+    Input(dashboard.card_id("refresh", MATCH), "n_clicks"),
 )
-def render_card(body: dict[str, Any], _tick: int | None) -> Any:
-    """The card's report, run now (saved mode, 500 rows): its chart, or its table."""
+def render_card(body: dict[str, Any], _tick: int | None, refreshes: int | None) -> Any:
+    """The card's report (saved mode, 500 rows), cached or, after Refresh, run now: its
+    chart, or its table."""
     user = permissions.require(Leaf.ANALYTICS)
     report = permissions.visible_report(user, body.get("report"))
     if report is None:
         return html.P("This report was deleted.", className="text-body-secondary")
-    outcome = preview(report.definition, user, mode=Mode.SAVED)
+    refresh = bool(refreshes) and dash.ctx.triggered_id == dashboard.card_id("refresh", report.id)
+    outcome = preview(report.definition, user, mode=Mode.SAVED, refresh=refresh)
     if outcome.result is None:
         text = "; ".join(f"{path}: {message}" for path, message in outcome.issues)
         return dbc.Alert(f"This report cannot run: {text}", color="warning", className="mb-0")

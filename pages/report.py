@@ -1,4 +1,7 @@
-"""/admin/analytics/reports/<id> — a saved report: chart, table (500 rows), actions."""
+"""/admin/analytics/reports/<id> — a saved report: chart, table (500 rows), actions.
+
+The report is read through the result cache (datasets.cache) and says when its data was
+computed; Refresh recomputes it for anyone who may read it."""
 
 from __future__ import annotations
 
@@ -24,13 +27,19 @@ dash.register_page(
     __name__, path_template="/admin/analytics/reports/<report_id>", title="Report · Analytics Hub"
 )
 
+REFRESH = "report-refresh"
+BODY = "report-body"
+
 
 def _may_manage(user: HubUser, report: SavedReport) -> bool:
     return permissions.may_manage_definition(user, report.definition)
 
 
 def _actions(user: HubUser, report: SavedReport) -> html.Div:
-    buttons = [export_controls(report.id)]
+    refresh = dbc.Button("Refresh", id=REFRESH, size="sm", color="secondary", outline=True,
+                         className="me-2", title="Run the report again now instead of "
+                         "reading the cached result")  # fmt: skip
+    buttons = [refresh, export_controls(report.id)]
     if _may_manage(user, report):
         buttons = [
             dbc.Button("Edit", href=f"/admin/analytics/reports/{report.id}/edit", size="sm",
@@ -63,8 +72,8 @@ def _delete_modal(report: SavedReport) -> dbc.Modal:
     )  # fmt: skip
 
 
-def _body(user: HubUser, report: SavedReport) -> html.Div:
-    outcome = preview(report.definition, user, mode=Mode.SAVED)
+def _body(user: HubUser, report: SavedReport, *, refresh: bool = False) -> html.Div | dbc.Alert:
+    outcome = preview(report.definition, user, mode=Mode.SAVED, refresh=refresh)
     if outcome.result is None:  # shown where the chart would be, never a traceback
         text = "; ".join(f"{path}: {message}" for path, message in outcome.issues)
         return dbc.Alert(f"This report cannot run: {text}", color="danger",
@@ -106,7 +115,7 @@ def layout(report_id: str = "", schedule: str = "", **_query: str) -> html.Div:
                 "mb-2",
             ),
             status,
-            dbc.Card(dbc.CardBody(_body(user, report))),
+            dbc.Card(dbc.CardBody(dcc.Loading(html.Div(_body(user, report), id=BODY)))),
             _delete_modal(report),
             schedule_dialog,
         ],
@@ -128,6 +137,20 @@ def duplicate(clicks: int | None, report_id: int) -> str:
     copy = duplicate_report(engines.default().web, tenant_id=user.tenant_id, owner_id=user.id,
                             report_id=report.id)  # fmt: skip
     return f"/admin/analytics/reports/{copy}/edit"
+
+
+@callback(
+    Output(BODY, "children"),
+    Input(REFRESH, "n_clicks"),
+    State(ids.REPORT_ID, "data"),
+    prevent_initial_call=True,
+)
+def refresh_report(clicks: int | None, report_id: int) -> html.Div | dbc.Alert:
+    """Recomputes the report past the cache; reading the report is all it needs."""
+    user, report = permissions.readable_report(report_id)
+    if not clicks:
+        return no_update
+    return _body(user, report, refresh=True)
 
 
 # Opening and cancelling the confirmation is UI only: no request to the server.

@@ -10,10 +10,12 @@ from typing import Any
 import flask
 import pytest
 import sqlalchemy as sa
+from dash import dcc
 from flask.testing import FlaskClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from components import dashboard
 from datasets.formatting import format_duration, format_money
 from datasets.pulse import ATTENTION_SUCCESS_RATE, pulse
 from db import pins
@@ -235,6 +237,45 @@ def test_token_spend_is_empty_without_token_data(hub: Hub) -> None:
     finally:
         with hub.cron.begin() as conn:
             conn.execute(sa.text("DELETE FROM tenants WHERE id = :t"), {"t": tenant})
+
+
+def _components(tree: Any) -> Iterator[Any]:
+    """Every component of a Dash tree, depth first."""
+    yield tree
+    children = getattr(tree, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str | int | float):
+            yield from _components(child)
+
+
+def _by_id(tree: Any, component_id: Any) -> Any:
+    return next(c for c in _components(tree) if getattr(c, "id", None) == component_id)
+
+
+def test_the_pulse_chart_makes_room_for_six_digit_tick_labels(hub: Hub) -> None:
+    """The y-axis grows the left margin to its longest tick label (a fixed 40 px showed
+    "0,000" for 190,000), and the Pulse says when its oldest figure was computed."""
+    got = pulse(hub.tenant_id("acme"), "30d")
+    view = dashboard.pulse_view(got)
+    layout = _by_id(view, "pulse-hero-chart").figure.layout
+    assert layout.yaxis.automargin is True
+    assert layout.margin.l == 8
+    oldest = min(got.hero.ran_at, got.strip.ran_at, got.tokens.ran_at, got.flows.ran_at)
+    assert _by_id(view, "pulse-as-of").children == f"as of {oldest:%H:%M} UTC"
+
+
+@pytest.mark.parametrize("manage", [False, True])
+def test_each_card_loads_behind_its_own_spinner_and_offers_refresh(manage: bool) -> None:
+    """The card's body sits in a dcc.Loading of its own; everyone gets Refresh, only
+    managers the layout controls."""
+    card = pins.Card(report_id=7, position=0, span=6, name="A card", definition={})
+    view = dashboard.card_view(card, manage=manage, first=True, last=True)
+    (loading,) = [c for c in _components(view) if isinstance(c, dcc.Loading)]
+    assert loading.children.id == dashboard.card_id("body", 7)
+    assert _by_id(view, dashboard.card_id("refresh", 7)).children == "Refresh"
+    parts = {c.id["type"] for c in _components(view) if isinstance(getattr(c, "id", None), dict)}
+    controls = {"pin-card-span", "pin-card-left", "pin-card-right", "pin-card-remove"}
+    assert parts == {"pin-card-body", "pin-card-refresh"} | (controls if manage else set())
 
 
 # ---- activity feed ---------------------------------------------------------------------

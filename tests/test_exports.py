@@ -22,7 +22,8 @@ from tests.conftest import Hub
 from tests.web import sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
-TODAY = dt.datetime.now(dt.UTC).date()
+STARTED = dt.datetime.now(dt.UTC)
+TODAY = STARTED.date()
 WINDOW = {"start": (TODAY - dt.timedelta(days=59)).isoformat(), "end": TODAY.isoformat()}
 
 REPORTS = {
@@ -145,6 +146,8 @@ def test_xlsx_keeps_numbers_numeric_with_screen_formats(
     assert about["Dataset"] == "Flow runs"
     assert about["Measures"] == "Runs, Success rate, Avg duration, p95 duration"
     assert about["Rows"] == str(len(rows)) and about["Truncated"] == "No"
+    as_of = dt.datetime.strptime(about["Data as of"], "%Y-%m-%d %H:%M UTC").replace(tzinfo=dt.UTC)
+    assert STARTED.replace(second=0, microsecond=0) <= as_of <= dt.datetime.now(dt.UTC)
 
 
 def test_xlsx_currency_cells_carry_their_row_currency(

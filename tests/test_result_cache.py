@@ -1,9 +1,11 @@
 """The result cache against real Redis and PostgreSQL: lossless entries, keys that carry
-the tenant, single-flight misses, Refresh, TTLs, and reports that run without Redis."""
+the tenant, single-flight misses, Refresh (and the report page's and cards' Refresh
+buttons), TTLs, and reports that run without Redis."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 import threading
 import time
@@ -11,15 +13,21 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+import flask
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from redis import Redis
+from werkzeug.test import TestResponse
 
 from datasets import cache, result_codec
 from datasets.model import Definition, Mode
 from datasets.run import Result, run_report
 from datasets.validate import validate
+from db import schema as s
+from tests import callbacks
 from tests.conftest import Hub
+from tests.web import sign_in
 
 TODAY = dt.datetime.now(dt.UTC).date()
 WINDOW = {"start": (TODAY - dt.timedelta(days=20)).isoformat(), "end": TODAY.isoformat()}
@@ -236,3 +244,83 @@ def _in_threads(count: int, call: Callable[[], Result]) -> list[Result]:
         thread.join(timeout=60)
     assert len(results) == count
     return results
+
+
+# ---- the Refresh buttons ---------------------------------------------------------------
+
+
+@pytest.fixture
+def report(hub: Hub) -> Iterator[int]:
+    with hub.cron.begin() as conn:
+        report_id = conn.scalar(sa.insert(s.reports).values(
+            tenant_id=hub.tenant_id("acme"), name="Cache refresh",
+            definition=COUNT | {"viz": "table"},
+        ).returning(s.reports.c.id))  # fmt: skip
+    yield report_id
+    with hub.cron.begin() as conn:
+        conn.execute(sa.delete(s.reports).where(s.reports.c.id == report_id))
+
+
+def _entry_ran_at(redis: Redis) -> str:
+    """ran_at of the one cached result."""
+    (key,) = redis.scan_iter(f"{cache.KEY_PREFIX}*")
+    return json.loads(redis.get(key))["ran_at"]
+
+
+def _client(flask_app: flask.Flask, email: str) -> FlaskClient:
+    client = flask_app.test_client()
+    assert sign_in(client, email).status_code == 302
+    return client
+
+
+def _refresh_report(client: FlaskClient, report_id: int) -> TestResponse:
+    key, _ = callbacks.find("report-refresh", "n_clicks")
+    return callbacks.post(client, key, inputs=[callbacks.value("report-refresh", "n_clicks", 1)],
+                          state=[callbacks.value("report-id", "data", report_id)],
+                          changed=["report-refresh.n_clicks"])  # fmt: skip
+
+
+def test_the_report_pages_refresh_recomputes_for_a_reader(
+    hub: Hub, flask_app: flask.Flask, redis: Redis, report: int
+) -> None:
+    """A Viewer's Refresh stores a newer result and shows when it was computed; another
+    tenant's admin is told there is no such report, and nothing is recomputed."""
+    viewer = _client(flask_app, "viewer@acme.example")
+    first = _refresh_report(viewer, report)
+    assert first.status_code == 200
+    ran_at = dt.datetime.fromisoformat(_entry_ran_at(redis))
+    assert f"as of {ran_at:%H:%M} UTC" in first.get_data(as_text=True)
+    assert _refresh_report(viewer, report).status_code == 200
+    refreshed = _entry_ran_at(redis)
+    assert refreshed > ran_at.isoformat()
+    foreign = _refresh_report(_client(flask_app, "admin@globex.example"), report)
+    assert "There is no such report." in foreign.get_data(as_text=True)
+    assert _entry_ran_at(redis) == refreshed
+
+
+def test_a_cards_refresh_recomputes_and_its_tick_reads_the_cache(
+    flask_app: flask.Flask, redis: Redis, report: int
+) -> None:
+    key, _ = callbacks.find("pin-card-refresh", "n_clicks")
+    card = {"report": report}
+
+    def post(trigger: str) -> None:
+        ids = {part: {"type": f"pin-card-{part}", "report": report} for part in ("body", "refresh")}
+        changed = {
+            "tick": "dashboard-tick.n_intervals",
+            "refresh": f"{callbacks.id_text(ids['refresh'])}.n_clicks",
+        }[trigger]
+        response = callbacks.post(viewer, key, inputs=[
+            callbacks.value(ids["body"], "id", ids["body"]),
+            callbacks.value("dashboard-tick", "n_intervals", 1),
+            callbacks.value(ids["refresh"], "n_clicks", 1 if trigger == "refresh" else None),
+        ], changed=[changed], match=card)  # fmt: skip
+        assert response.status_code == 200
+
+    viewer = _client(flask_app, "viewer@acme.example")
+    post("tick")
+    computed = _entry_ran_at(redis)
+    post("tick")
+    assert _entry_ran_at(redis) == computed
+    post("refresh")
+    assert _entry_ran_at(redis) > computed

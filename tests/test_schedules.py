@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -210,7 +211,8 @@ def test_due_schedules_are_emailed_once_and_a_broken_report_does_not_stop_the_ba
     hub: Hub, smtp: Inbox, scheduled: dict[str, int]
 ) -> None:
     """The email has the summary and the CSV of the report (equal to hand SQL), goes to
-    every recipient, stamps last_sent_on; a second sweep the same day sends nothing."""
+    every recipient, says when its data was computed, stamps last_sent_on; a second sweep
+    the same day sends nothing."""
     outcome = deliver_due_schedules(NOW)
     assert outcome.sent == [(scheduled["acme"], scheduled["good"])]
     assert [(t, r) for t, r, _ in outcome.failed] == [(scheduled["globex"], scheduled["broken"])]
@@ -226,6 +228,10 @@ def test_due_schedules_are_emailed_once_and_a_broken_report_does_not_stop_the_ba
     for channel, count in expected:
         assert f">{channel}</td>" in html and f">{count}</td>" in html
     assert "Daily at 00:00 UTC to 2 recipients" in html
+    (as_of,) = re.findall(r"Data as of (\d\d:\d\d) UTC\.", html)
+    plain = message.get_body(preferencelist=("plain",)).get_content()
+    assert f"Data as of {as_of} UTC." in plain.splitlines()
+    assert f"{NOW:%H:%M}" <= as_of <= f"{dt.datetime.now(dt.UTC):%H:%M}"
     (attachment,) = message.iter_attachments()
     assert attachment.get_filename() == f"mail-conversions-by-channel-{TODAY.isoformat()}.csv"
     rows = list(csv.reader(io.StringIO(attachment.get_content())))
