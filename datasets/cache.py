@@ -47,12 +47,11 @@ import time
 from collections.abc import Callable
 
 from redis import Redis
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 from sqlalchemy.engine import Engine
 
 import config
+import throttle
 from datasets import result_codec
 from datasets.model import Definition, Mode
 from datasets.run import STATEMENT_TIMEOUT_MS, Result, run_report
@@ -70,9 +69,6 @@ ROLLUP_TTL_SECONDS = 3600
 # when the holder died.
 LOCK_TTL_MS = STATEMENT_TIMEOUT_MS + 5_000
 POLL_SECONDS = 0.05  # how often a waiting request looks for the holder's value
-# A cache that has not answered in 500 ms is down for our purpose: the report runs
-# without it. No retries: a refused connection fails at once.
-REDIS_TIMEOUT_SECONDS = 0.5
 # Deletes the lock only while it is still ours (it may have expired and been retaken).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
@@ -93,20 +89,12 @@ def lock_key(key: str) -> str:
     return f"{key}:lock"
 
 
-@functools.cache
-def _client(url: str) -> Redis:
-    return Redis.from_url(
-        url,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        retry=Retry(NoBackoff(), 0),
-    )
-
-
 def default_client() -> Redis | None:
-    """The cache's client for REDIS_URL (short timeouts, no retries), or None without one."""
+    """A client for REDIS_URL with short timeouts and no retries, or None without one. It
+    is the one sign-in throttling keeps (throttle.client): a Redis that has not answered
+    in half a second is down for the cache too, and the report runs without it."""
     url = config.load().redis_url
-    return _client(url) if url else None
+    return throttle.client(url) if url else None
 
 
 def _version(engine: Engine, tenant_id: int) -> str:
