@@ -147,7 +147,7 @@ def _seed(per_day: float) -> int:
             conn,
             tenant_id=tenant_id,
             profile=demo.DemoProfile(conversations_per_day=per_day, seed=3),
-            today=dt.datetime.now(dt.UTC).date(),
+            now=conn.scalar(sa.select(sa.func.now())),
             on_step=lambda label, f: runtime.progress_bar(f"bench: {label}", f),
         )
         scale = per_day / 13000

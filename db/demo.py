@@ -11,8 +11,13 @@ share, when two of them launched, the channel and currency mix, the busiest hour
 from random.Random(seed), so tenants differ in shape, not only in size.
 
 Volume: conversations per UTC day = rate x growth (half the rate at the start of the
-history, the full rate on `today`) x weekday factor (weekends ~0.6 of weekdays) x noise,
-with rare campaign spikes.
+history, the full rate on the seed's day) x weekday factor (weekends ~0.6 of weekdays) x
+noise, with rare campaign spikes.
+
+Nothing is later than `now`, the moment of seeding: the seed's day has a whole day's
+conversations, started in the part of it that has passed (its hours squeezed into it),
+and what would come after `now` has not happened yet: later messages, steps and events
+are not written, and a run that would finish later is still running.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ class DemoProfile:
 
 ACME = DemoProfile(conversations_per_day=60, seed=1)
 GLOBEX = DemoProfile(conversations_per_day=18, seed=2)
-HISTORY_DAYS = 396  # ~13 months up to and including `today`
+HISTORY_DAYS = 396  # ~13 months up to and including the seed's day
 
 FLOWS = {  # name: ordered steps
     "Order status": "Greeting / Identify customer / Look up order / Share tracking link",
@@ -112,12 +117,15 @@ def _lognormal_ms(key: str, salt: int, median: int, sigma: float) -> str:
     return f"least(60000, greatest(200, {median} * exp({sigma} * {_z(key, salt)})))::int"
 
 
-# One row per history day: index i (0 = first day), the day, its UTC midnight, growth.
+# One row per history day: index i (0 = first day), the day, its UTC midnight, growth,
+# and the share of the day that has passed at :now (1 before the seed's day).
 _DAYS = """days AS (
-    SELECT i, day, day::timestamp AT TIME ZONE 'UTC' AS day_start,
-           power(2.0::float8, i::float8 / (:days - 1) - 1) AS growth
+    SELECT i, day, day_start, power(2.0::float8, i::float8 / (:days - 1) - 1) AS growth,
+           least(1, extract(epoch FROM CAST(:now AS timestamptz) - day_start)::float8 / 86400)
+               AS share
     FROM generate_series(0, :days - 1) AS i,
-         LATERAL (SELECT CAST(:today AS date) - (:days - 1) + i AS day) AS d
+         LATERAL (SELECT CAST(:today AS date) - (:days - 1) + i AS day) AS d,
+         LATERAL (SELECT day::timestamp AT TIME ZONE 'UTC' AS day_start) AS s
 )"""
 
 # Conversations with their ordinal, flow and run status (from the first message-triggered
@@ -152,13 +160,12 @@ ORDER BY f.id, s.position
 """
 
 # A daily count of conversations, each started around the tenant's busy hour (15% at any
-# time), from a customer pool where some customers come back often. Today's start by 22:48,
-# so that nothing that follows (messages, runs, events) spills into tomorrow.
+# time), from a customer pool where some customers come back often. The seed's day fits
+# its hours into the part of it before :now.
 CONVERSATIONS_SQL = f"""
 WITH {_DAYS},
 drawn AS (
-    SELECT d.day_start, d.i::bigint * 10000000 + k AS key,
-           CASE WHEN d.i = :days - 1 THEN 0.95 ELSE 1 END AS day_share  -- today ends by 22:48
+    SELECT d.day_start, d.share, d.i::bigint * 10000000 + k AS key
     FROM days d, generate_series(1, floor(
         :rate * d.growth
         * (ARRAY[1.1, 1.18, 1.18, 1.14, 1.05, 0.7, 0.65])[extract(isodow FROM d.day)::int]
@@ -166,7 +173,7 @@ drawn AS (
         + {_u("d.i", 3)})::int) AS k
 ),
 timed AS MATERIALIZED (
-    SELECT key, day_start, day_share, CASE WHEN {_u("key", 4)} < 0.85
+    SELECT key, day_start, share, CASE WHEN {_u("key", 4)} < 0.85
         THEN :peak_hour * 3600 + 12600 * {_z("key", 5)} ELSE 86400 * {_u("key", 7)} END AS secs,
         1 + floor(:customers * power({_u("key", 8)}, 1.3))::bigint AS customer
     FROM drawn
@@ -175,15 +182,16 @@ INSERT INTO chat_conversations (tenant_id, channel, customer_id, started_at)
 SELECT :tenant_id,
        (CAST(:channels AS text[]))[width_bucket({_u("key", 9)}, CAST(:channel_cdf AS float8[]))],
        'cus_' || lpad(customer::text, greatest(6, length(customer::text)), '0'),
-       day_start + floor(1000 * day_share * (secs - 86400 * floor(secs / 86400))) * interval '1 ms'
+       day_start + floor(1000 * share * (secs - 86400 * floor(secs / 86400))) * interval '1 ms'
            AS started_at
 FROM timed
 ORDER BY started_at, key
 """
 
 # Flow runs: one per conversation routed to a flow (7% retried later), plus scheduled, API
-# and manual runs without a conversation. ~8% fail (more in some flows and on rare incident
-# days), 5% are aborted, and 2% of today's and yesterday's runs are still running.
+# and manual runs without a conversation, those started by :now. ~8% fail (more in some
+# flows and on rare incident days), 5% are aborted, 2% of today's and yesterday's runs are
+# still running, and so is a run that would finish after :now.
 EXECUTIONS_SQL = f"""
 WITH {_DAYS},
 flows AS (
@@ -232,23 +240,26 @@ decided AS MATERIALIZED (
     _u("(r.started_at AT TIME ZONE 'UTC')::date - CAST(:today AS date)", 22)
 } < 0.015
             THEN 0.3 ELSE 0 END AS p_fail) AS x
+    WHERE r.started_at <= CAST(:now AS timestamptz)
 )
 INSERT INTO fs_executions (tenant_id, flow_id, conversation_id, status, trigger_type,
                            started_at, finished_at, duration_ms)
-SELECT :tenant_id, flow_id, conversation_id, status, trigger_type, started_at,
-       started_at + ms * interval '1 ms', ms
+SELECT :tenant_id, flow_id, conversation_id, CASE WHEN f.ms IS NULL THEN 'running' ELSE status END,
+       trigger_type, started_at, started_at + f.ms * interval '1 ms', f.ms
 FROM decided, LATERAL (SELECT CASE status
     WHEN 'completed' THEN {_lognormal_ms("key", 23, 2500, 0.8)}
     WHEN 'aborted' THEN {_lognormal_ms("key", 23, 15000, 0.7)}
     WHEN 'failed' THEN CASE WHEN {_u("key", 25)} < 0.35
         THEN 30000 + floor(2000 * {_u("key", 26)})::int  -- timeouts
         ELSE {_lognormal_ms("key", 23, 900, 1.0)} END
-    END AS ms) AS d
+    END AS ms) AS d,
+    LATERAL (SELECT CASE WHEN started_at + d.ms * interval '1 ms' <= CAST(:now AS timestamptz)
+        THEN d.ms END AS ms) AS f  -- finished by :now
 ORDER BY started_at, key
 """
 
 # Each run reaches step 1, then goes on with probability 0.78 per step; completed runs reach
-# every step. Steps are spread over the run's duration, in order.
+# every step. Steps are spread over the run's duration, in order, up to :now.
 EXECUTION_STEPS_SQL = f"""
 WITH runs AS MATERIALIZED (
     SELECT e.id, e.flow_id, e.started_at, coalesce(e.duration_ms, 1500 * n.steps) AS span_ms,
@@ -260,19 +271,21 @@ WITH runs AS MATERIALIZED (
           WHERE tenant_id = :tenant_id GROUP BY flow_id) n ON n.flow_id = e.flow_id
 )
 INSERT INTO fs_execution_steps (tenant_id, execution_id, step_id, reached_at)
-SELECT :tenant_id, r.id, s.id, r.started_at + CASE WHEN s.position = 1 THEN 0
-    ELSE r.span_ms * (s.position - 1 + 0.8 * {_u("r.ord * 8 + s.position", 31)}) / r.reached
-    END * interval '1 ms'
+SELECT :tenant_id, r.id, s.id, t.reached_at
 FROM runs r
 JOIN fs_flow_steps s ON s.tenant_id = :tenant_id AND s.flow_id = r.flow_id
-    AND s.position <= r.reached
+    AND s.position <= r.reached,
+LATERAL (SELECT r.started_at + CASE WHEN s.position = 1 THEN 0
+    ELSE r.span_ms * (s.position - 1 + 0.8 * {_u("r.ord * 8 + s.position", 31)}) / r.reached
+    END * interval '1 ms' AS reached_at) AS t
+WHERE t.reached_at <= CAST(:now AS timestamptz)
 ORDER BY r.id, s.position
 """
 
 # Engaged conversations alternate user/agent (2-14 messages, the odd double user message,
 # sometimes a closing system notice); the others have one user message and maybe a notice.
-# Agents answer in seconds, users in up to minutes. 85% of agent replies carry LLM tokens;
-# the prompt grows along the conversation.
+# Agents answer in seconds, users in up to minutes; messages after :now are not written yet.
+# 85% of agent replies carry LLM tokens; the prompt grows along the conversation.
 MESSAGES_SQL = f"""
 WITH {_FACTS},
 shaped AS MATERIALIZED (
@@ -297,18 +310,21 @@ SELECT :tenant_id, id, CASE WHEN role = 'agent' THEN flow_id END, role,
        CASE WHEN {_u("key", 50)} >= 0.08 THEN (CAST(:texts AS text[]))[
            1 + floor(4 * {_u("key", 51)})::int + 4 * CASE role WHEN 'user' THEN (p > 1)::int
                WHEN 'agent' THEN 2 + (p > 2)::int ELSE 4 END] END,
-       started_at + (floor((p - 1) / 2) * (agent_s + user_s) + ((p - 1) % 2) * agent_s
-           + CASE WHEN p > 1 THEN 0.4 * least(agent_s, user_s) * {_u("key", 52)} ELSE 0 END)
-           * interval '1 second' AS created_at,
-       t.pt, t.ct, t.pt + t.ct, round((t.pt * 0.0000025 + t.ct * 0.00001)::numeric, 6)
-FROM lines, LATERAL (SELECT CASE WHEN role = 'agent' AND llm
+       a.created_at, t.pt, t.ct, t.pt + t.ct,
+       round((t.pt * 0.0000025 + t.ct * 0.00001)::numeric, 6)
+FROM lines,
+LATERAL (SELECT started_at + (floor((p - 1) / 2) * (agent_s + user_s) + ((p - 1) % 2) * agent_s
+    + CASE WHEN p > 1 THEN 0.4 * least(agent_s, user_s) * {_u("key", 52)} ELSE 0 END)
+    * interval '1 second' AS created_at) AS a,
+LATERAL (SELECT CASE WHEN role = 'agent' AND llm
         THEN least(3000, 300 + 150 * (p - 1) + 900 * {_u("key", 48)} ^ 2)::int END AS pt,
     CASE WHEN role = 'agent' AND llm THEN (20 + 380 * {_u("key", 49)} ^ 2.2)::int END AS ct) AS t
-ORDER BY created_at, id, p
+WHERE a.created_at <= CAST(:now AS timestamptz)
+ORDER BY a.created_at, id, p
 """
 
 # Chat events from EVENT_RULES (only conversation_started where no agent answered), plus
-# campaign sends and clicks that belong to no conversation.
+# campaign sends and clicks that belong to no conversation; those that happened by :now.
 TELEMETRY_SQL = f"""
 WITH {_FACTS}, {_DAYS},
 rules AS MATERIALIZED (
@@ -375,6 +391,7 @@ events AS (
 INSERT INTO ins_telemetry_events (tenant_id, conversation_id, event_name, properties, occurred_at)
 SELECT :tenant_id, conversation_id, event, properties, occurred_at
 FROM events
+WHERE occurred_at <= CAST(:now AS timestamptz)
 ORDER BY occurred_at, key
 """
 
@@ -422,7 +439,7 @@ def _records(fields: str, rows: tuple[tuple[object, ...], ...]) -> str:
     return json.dumps([dict(zip(keys, (n, *row), strict=True)) for n, row in enumerate(rows, 1)])
 
 
-def _parameters(tenant_id: int, profile: DemoProfile, today: datetime.date) -> dict[str, object]:
+def _parameters(tenant_id: int, profile: DemoProfile, now: datetime.datetime) -> dict[str, object]:
     """Bound parameters, including the tenant's shape drawn from its seed."""
     rng = random.Random(profile.seed)
     others = [name for name in FLOWS if name not in CORE_FLOWS]
@@ -443,7 +460,8 @@ def _parameters(tenant_id: int, profile: DemoProfile, today: datetime.date) -> d
     return {
         "tenant_id": tenant_id,
         "seed": profile.seed,
-        "today": today,
+        "now": now,
+        "today": now.astimezone(datetime.UTC).date(),
         "days": HISTORY_DAYS,
         "rate": float(profile.conversations_per_day),
         "customers": max(50, round(profile.conversations_per_day * HISTORY_DAYS * 0.6)),
@@ -465,18 +483,18 @@ def seed_platform_data(
     *,
     tenant_id: int,
     profile: DemoProfile,
-    today: datetime.date,
+    now: datetime.datetime,
     on_step: Callable[[str, float], None] | None = None,
 ) -> None:
     """Insert flows, steps, conversations, messages, executions, execution steps, telemetry,
-    goals, completions for tenant_id.
+    goals, completions for tenant_id, as they stand at `now` (timezone-aware).
 
     `conn` is inside a transaction, as a role that bypasses row-level security.
     """
     names = list(SETTINGS)
     saved = conn.scalar(sa.text(_GET_SETTINGS), {"names": names})
     conn.execute(sa.text(_SET_SETTINGS), {"names": names, "values": list(SETTINGS.values())})
-    parameters = _parameters(tenant_id, profile, today)
+    parameters = _parameters(tenant_id, profile, now)
     for label, fraction, statement in STAGES:
         if on_step is not None:
             on_step(label, fraction)

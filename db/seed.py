@@ -6,10 +6,10 @@ re-seeds or loses what users saved. Demo users share DEMO_PASSWORD (demo only).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from access import Leaf
@@ -72,12 +72,11 @@ def is_seeded(cron: Engine) -> bool:
 def seed_demo(
     cron: Engine,
     *,
-    today: dt.date | None = None,
     scale: float = 1.0,
     on_step: Progress | None = None,
 ) -> list[str]:
-    """Seeds every missing demo tenant; returns the slugs it created."""
-    today = today or dt.datetime.now(dt.UTC).date()
+    """Seeds every missing demo tenant as it stands at the start of its transaction (the
+    tenant's `created_at`); returns the slugs it created."""
     created: list[str] = []
     for index, tenant in enumerate(DEMO_TENANTS):
 
@@ -107,7 +106,11 @@ def seed_demo(
                 conversations_per_day=tenant.profile.conversations_per_day * scale,
             )
             demo.seed_platform_data(
-                conn, tenant_id=tenant_id, profile=profile, today=today, on_step=report
+                conn,
+                tenant_id=tenant_id,
+                profile=profile,
+                now=conn.scalar(sa.select(sa.func.now())),
+                on_step=report,
             )
         provision_defaults(cron, tenant_id=tenant_id)  # starter reports, pinned as for anyone
         created.append(tenant.slug)

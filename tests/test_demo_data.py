@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from db import accounts, demo, migrate
+from db import accounts, demo, engines, migrate
+from db.databases import create_database, drop_database
 from db.tenancy import tenant_transaction
 from tests.conftest import Hub
 
@@ -24,8 +26,33 @@ def acme(hub: Hub) -> int:
     return hub.tenant_id("acme")
 
 
-def test_history_covers_thirteen_months_up_to_today(hub: Hub, acme: int) -> None:
-    """Conversations start 13 months ago and run through today, every day."""
+@pytest.fixture(scope="module")
+def seeded_at(hub: Hub, acme: int) -> dt.datetime:
+    """The moment Acme was seeded: its tenant row is written in the seed's transaction."""
+    with hub.admin.connect() as conn:
+        return _scalar(conn, "SELECT created_at FROM tenants WHERE id = :t", t=acme)
+
+
+@pytest.fixture(scope="module")
+def acme_again(hub: Hub, seeded_at: dt.datetime) -> Iterator[tuple[Engine, int]]:
+    """Acme seeded again with the same profile at the same moment, in a fresh database."""
+    url = create_database(hub.admin_url)
+    engine = engines.create(url)
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            tenant_id = accounts.create_tenant(conn, slug="acme", name="Acme")
+            demo.seed_platform_data(conn, tenant_id=tenant_id, profile=demo.ACME, now=seeded_at)
+        yield engine, tenant_id
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+def test_history_covers_thirteen_months_up_to_the_seed(
+    hub: Hub, acme: int, seeded_at: dt.datetime
+) -> None:
+    """Conversations start 13 months ago and run through the seed's day, every day."""
     with hub.admin.connect() as conn:
         first, last, days = conn.execute(
             sa.text(
@@ -36,8 +63,9 @@ def test_history_covers_thirteen_months_up_to_today(hub: Hub, acme: int) -> None
             ),
             {"t": acme},
         ).one()
-    assert first == TODAY - dt.timedelta(days=demo.HISTORY_DAYS - 1)
-    assert last == TODAY
+    seed_day = seeded_at.astimezone(dt.UTC).date()
+    assert first == seed_day - dt.timedelta(days=demo.HISTORY_DAYS - 1)
+    assert last == seed_day
     assert days == demo.HISTORY_DAYS
 
 
@@ -203,14 +231,41 @@ def _fingerprint(engine: Engine, tenant_id: int) -> dict[str, tuple[int, str]]:
         }
 
 
-def test_seeding_is_deterministic_and_tenants_differ(hub: Hub, fresh_database: Engine) -> None:
-    """The same profile and day give identical rows in a fresh database; Globex differs."""
-    migrate.upgrade(fresh_database)
-    with fresh_database.begin() as conn:
-        tenant_id = accounts.create_tenant(conn, slug="acme", name="Acme")
-        demo.seed_platform_data(conn, tenant_id=tenant_id, profile=demo.ACME, today=TODAY)
+def test_seeding_is_deterministic_and_tenants_differ(
+    hub: Hub, acme_again: tuple[Engine, int]
+) -> None:
+    """The same profile and moment give identical rows in a fresh database; Globex differs."""
     acme = _fingerprint(hub.admin, hub.tenant_id("acme"))
-    assert _fingerprint(fresh_database, tenant_id) == acme
+    assert _fingerprint(*acme_again) == acme
     globex = _fingerprint(hub.admin, hub.tenant_id("globex"))
     assert all(globex[t] != acme[t] for t in ("chat_conversations", "chat_messages"))
     assert globex["chat_conversations"][0] < acme["chat_conversations"][0]
+
+
+TIME_COLUMNS = """
+SELECT table_name, column_name FROM information_schema.columns
+WHERE table_schema = 'public' AND table_name = ANY(:tables)
+  AND data_type IN ('timestamp with time zone', 'timestamp without time zone', 'date')
+ORDER BY table_name, column_name
+"""
+
+
+def test_nothing_is_later_than_the_seed(
+    acme_again: tuple[Engine, int], seeded_at: dt.datetime
+) -> None:
+    """No timestamp of any table the demo seeds is later than the moment of seeding, and
+    the seed's day has rows up to shortly before it."""
+    engine, tenant_id = acme_again
+    with engine.connect() as conn:
+        columns = conn.execute(sa.text(TIME_COLUMNS), {"tables": list(FINGERPRINT)}).all()
+        latest = {
+            f"{table}.{column}": _scalar(
+                conn, f"SELECT max({column}) FROM {table} WHERE tenant_id = :t", t=tenant_id
+            )
+            for table, column in columns
+        }
+    assert {c.split(".")[0] for c in latest} >= set(FINGERPRINT) - {"fs_flow_steps"}
+    assert all(value is not None for value in latest.values()), latest
+    later = {column: value for column, value in latest.items() if value > seeded_at}
+    assert later == {}
+    assert latest["chat_messages.created_at"] > seeded_at - dt.timedelta(hours=6)
