@@ -1,9 +1,10 @@
 """compile_definition(definition, today) -> one SQLAlchemy select. Pure: no connection.
 
 Identifiers come only from the registry (`table.c[...]`); user values are bound
-parameters. One path per query kind: an aggregate is built as a pipeline (source and
-lookups, range and filters, aggregates, then with a time dimension gap-filling so every
-bucket appears); a funnel is `datasets.funnel.compile_funnel` with the dataset's outputs.
+parameters. One path per query kind: an aggregate is planned (`datasets.plan`: each
+measure's source), each step built by its source (`datasets.sources`) and the steps
+joined on the breakdowns, then with a time dimension gap-filled so every bucket appears;
+a funnel is `datasets.funnel.compile_funnel` with the dataset's outputs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, assert_never
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from datasets import daily, dates
+from datasets import dates
 from datasets.funnel import compile_funnel
 from datasets.model import (
     ADDITIVE,
@@ -25,22 +26,17 @@ from datasets.model import (
     Column,
     Dataset,
     Definition,
-    Dimension,
-    FieldType,
     FunnelQuery,
     Grain,
     Measure,
     MeasureType,
 )
-from datasets.operators import condition
+from datasets.plan import Plan, plan
 from datasets.registry import DATASETS
+from datasets.sources import RATIO_TYPE, SOURCES
 from datasets.validate import single_value
 
-# Enum members rendered as SQL literals, so the same bucket expression can appear in
-# SELECT and GROUP BY (a bound parameter in each would be two different expressions).
-GRAIN_SQL = {g: sa.literal_column(f"'{g.value}'") for g in Grain}
 STEP_SQL = {g: sa.literal_column(f"interval '1 {g.value}'") for g in Grain}
-RATIO_TYPE = sa.Numeric(30, 10)
 
 
 @dataclass(frozen=True)
@@ -49,42 +45,6 @@ class Compiled:
     columns: tuple[Column, ...]
     start: dt.date
     end: dt.date
-
-
-def _time_bucket(column: ColumnElement[Any], grain: Grain) -> ColumnElement[dt.date]:
-    if isinstance(column.type, sa.Date):
-        stamp = sa.cast(column, sa.DateTime())
-    else:
-        stamp = sa.func.timezone(dates.UTC, column)
-    return sa.cast(sa.func.date_trunc(GRAIN_SQL[grain], stamp), sa.Date)
-
-
-def _aggregate(
-    dataset: Dataset, measure: Measure, table: sa.FromClause, is_daily: bool
-) -> ColumnElement[Any]:
-    if is_daily and measure.agg is not Agg.RATIO:
-        return daily.aggregate(measure, table)
-    column = table.c[measure.column] if measure.column else None
-    match measure.agg:
-        case Agg.COUNT:
-            return sa.func.count(column) if column is not None else sa.func.count()
-        case Agg.COUNT_WHERE:
-            return sa.func.count().filter(column == measure.where_value)
-        case Agg.COUNT_DISTINCT:
-            return sa.func.count(sa.distinct(column))
-        case Agg.SUM:
-            return sa.func.coalesce(sa.func.sum(column), 0)
-        case Agg.AVG:
-            return sa.func.avg(column)
-        case Agg.P95:
-            return sa.func.percentile_cont(0.95).within_group(column)
-        case Agg.RATIO:
-            assert measure.numerator and measure.denominator
-            numerator = _aggregate(dataset, dataset.measure(measure.numerator), table, is_daily)
-            denominator = _aggregate(dataset, dataset.measure(measure.denominator), table, is_daily)
-            return sa.cast(numerator, RATIO_TYPE) / sa.func.nullif(denominator, 0)
-        case _:
-            assert_never(measure.agg)
 
 
 def _currency_of(dataset: Dataset, definition: AggregateQuery, measure: Measure) -> dict[str, str]:
@@ -122,68 +82,38 @@ def _columns(dataset: Dataset, definition: AggregateQuery) -> tuple[Column, ...]
     return tuple(columns)
 
 
-def _dimension_expr(
-    dimension: Dimension,
-    table: sa.FromClause,
-    time_column: str,
-    grain: Grain | None,
-    source: sa.FromClause,
-) -> tuple[ColumnElement[Any], ColumnElement[Any] | None, sa.FromClause]:
-    """(shown expression, hidden id key or None, source with any lookup joined)."""
-    column = table.c[time_column if dimension.is_time else dimension.column]
-    if dimension.is_time:
-        assert grain is not None
-        return _time_bucket(column, grain), None, source
-    if dimension.lookup is None:
-        return column, None, source
-    lookup = dimension.lookup.table.alias(f"lookup_{dimension.id}")
-    source = source.outerjoin(
-        lookup, sa.and_(lookup.c.tenant_id == table.c.tenant_id, lookup.c.id == column)
-    )
-    name = sa.func.coalesce(lookup.c[dimension.lookup.name_column], dimension.lookup.missing_label)
-    return name, column, source
-
-
-def _numeric(value: Any) -> ColumnElement[Any]:
-    return sa.literal(value, sa.Numeric())
+# The SQL type of each aggregation's column, so the steps of a plan line up in one union.
+SQL_TYPE: dict[Agg, sa.types.TypeEngine[Any]] = {
+    Agg.COUNT: sa.BigInteger(), Agg.COUNT_WHERE: sa.BigInteger(),
+    Agg.COUNT_DISTINCT: sa.BigInteger(), Agg.SUM: sa.Numeric(), Agg.AVG: sa.Numeric(),
+    Agg.P95: sa.Float(), Agg.RATIO: RATIO_TYPE,
+}  # fmt: skip
 
 
 def _aggregated(
-    dataset: Dataset, definition: AggregateQuery, start: dt.date, end: dt.date
+    dataset: Dataset, definition: AggregateQuery, start: dt.date, end: dt.date, plan: Plan
 ) -> tuple[sa.Select, list[str]]:
-    """GROUP BY select of dimensions (by id), hidden lookup keys and measures (by id),
-    over the daily rollup and live tail when they can answer, else over the base rows."""
-    is_daily = daily.answers(dataset, definition)
-    table: sa.FromClause
-    if is_daily:
-        table, time_column, where = daily.source(dataset, start, end), "day", []
-    else:
-        table, time_column = dataset.table, dataset.time_column
-        where = [dates.in_range(table.c[time_column], start, end)]
-    source = table
-    shown, keys = [], []
-    for ref in definition.dimensions:
-        expr, key, source = _dimension_expr(
-            dataset.dimension(ref.id), table, time_column, ref.grain, source
-        )
-        shown.append(expr.label(ref.id))
-        if key is not None:
-            keys.append(key.label(f"{ref.id}__key"))
-    measures = [
-        _aggregate(dataset, dataset.measure(m), table, is_daily).label(m)
-        for m in definition.measures
-    ]
-    for clause in definition.filters:
-        spec = dataset.filter(clause.field)
-        value = clause.value
-        if spec.type is FieldType.NUMBER:  # compare as numeric: no value overflows the column
-            value = [_numeric(v) for v in value] if isinstance(value, list) else _numeric(value)
-        where.append(condition(table.c[spec.column], clause.op, value))
-    select = sa.select(*shown, *keys, *measures).select_from(source).where(*where)
-    group = [c.element for c in (*shown, *keys)]
-    if group:
-        select = select.group_by(*group)
-    return select, [k.name for k in keys]
+    """GROUP BY select of dimensions (by id), hidden lookup keys and measures (by id): one
+    select per step of the plan, and with several steps their union, one row per group."""
+    selects = [SOURCES[step.source](dataset, definition, step, start, end) for step in plan.steps]
+    groups = [c.name for c in selects[0].selected_columns if c.name not in definition.measures]
+    keys = [g for g in groups if g.endswith("__key")]
+    if len(selects) == 1:
+        return selects[0], keys
+    parts = []
+    for step, select in zip(plan.steps, selects, strict=True):
+        sub = select.subquery()
+        values = [
+            sa.cast(sub.c[m] if m in step.measures else sa.null(),
+                    SQL_TYPE[dataset.measure(m).agg]).label(m)
+            for m in definition.measures
+        ]  # fmt: skip
+        parts.append(sa.select(*(sub.c[g] for g in groups), *values))
+    union = sa.union_all(*parts).subquery("steps")
+    grouped = [union.c[g] for g in groups]
+    measures = [sa.func.max(union.c[m]).label(m) for m in definition.measures]
+    select = sa.select(*grouped, *measures)
+    return (select.group_by(*grouped) if grouped else select), keys
 
 
 def _gap_filled(
@@ -227,9 +157,9 @@ def _gap_filled(
 
 
 def _aggregate_select(
-    dataset: Dataset, definition: AggregateQuery, start: dt.date, end: dt.date
+    dataset: Dataset, definition: AggregateQuery, start: dt.date, end: dt.date, plan: Plan
 ) -> sa.Select:
-    agg, keys = _aggregated(dataset, definition, start, end)
+    agg, keys = _aggregated(dataset, definition, start, end, plan)
     if any(r.id == "time" for r in definition.dimensions):
         return _gap_filled(dataset, definition, agg, keys, start, end)
     shown = [c.id for c in _columns(dataset, definition)]
@@ -239,13 +169,17 @@ def _aggregate_select(
     return visible.order_by(first.desc().nulls_last(), *dims)
 
 
-def compile_definition(definition: Definition, *, today: dt.date) -> Compiled:
-    """The select for a definition that passed validate(); same input, same SQL."""
+def compile_definition(
+    definition: Definition, *, today: dt.date, rows_only: bool = False
+) -> Compiled:
+    """The select for a definition that passed validate(); same input, same SQL.
+    `rows_only` reads every measure from the base rows (datasets.plan)."""
     dataset = DATASETS[definition.dataset]
     start, end = dates.resolve(definition.date_range, today)
     match definition:
         case AggregateQuery():
-            select = _aggregate_select(dataset, definition, start, end)
+            chosen = plan(dataset, definition, rows_only=rows_only)
+            select = _aggregate_select(dataset, definition, start, end, chosen)
             columns = _columns(dataset, definition)
         case FunnelQuery():
             assert definition.flow_id is not None, "validate() requires the funnel's flow"

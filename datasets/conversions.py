@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datasets.model import Agg, Dataset, Dimension, FieldType, Filter, Lookup, Measure
+from datasets.model import (
+    Agg,
+    Dataset,
+    Dimension,
+    FieldType,
+    Filter,
+    GroupedRollup,
+    Lookup,
+    Measure,
+    each_alone_and_none,
+)
 from datasets.model import MeasureType as T
 from datasets.operators import CATEGORICAL, NUMERIC
 from db import schema as s
 
 GOALS = Lookup(s.goals, missing_label="(deleted goal)")
 FLOWS = Lookup(s.flows, missing_label="(no flow)")
+GROUPS = ("goal_id", "channel", "currency", "flow_id")
 
 CONVERSIONS = Dataset(
     id="conversions",
@@ -18,6 +29,12 @@ CONVERSIONS = Dataset(
     time_column="completed_at",
     daily=s.goal_completions_daily,
     currency_field="currency",
+    grouped=(
+        GroupedRollup(Agg.COUNT_DISTINCT, "customer_id", s.goal_customer_bits, GROUPS,
+                      each_alone_and_none(GROUPS), numbers=s.customer_ids),
+        GroupedRollup(Agg.COUNT_DISTINCT, "conversation_id", s.goal_conversation_bits, GROUPS,
+                      each_alone_and_none(GROUPS)),
+    ),
     measures=(
         Measure("conversions", "Conversions", T.COUNT, Agg.COUNT,
                 "Number of goal completions."),

@@ -1,13 +1,12 @@
-"""Answering a report from its dataset's daily rollup plus a live tail of the base table.
+"""A dataset's daily rollup plus a live tail of the base table, and the watermark.
 
-The rollups (migration 0005) hold complete UTC days before the watermark
+The rollups (migrations 0005 and 0008) hold complete UTC days before the watermark
 `ins_rollups_through.through_day`, grouped by the base table's breakdown columns, with
-`row_count` and, per summed column X, `count__X` (its non-null rows) and `sum__X`. A
-definition is answered from them when all it asks can be: measures built from counts
-and sums, breakdowns and filters on grouped columns. The source is then the rollup's
-rows before the watermark united with the base rows from the watermark on, aggregated
-to the same shape, so the numbers equal the base table's and today stays real-time.
-Distinct counts, percentiles and numeric-range filters read the base rows.
+`row_count` and, per summed column X, `count__X` (its non-null rows) and `sum__X`. The
+plan (`datasets.plan`) reads a measure from them when it can: counts and sums, with
+breakdowns and filters on grouped columns. The source is then the rollup's rows before
+the watermark united with the base rows from the watermark on, aggregated to the same
+shape, so the numbers equal the base table's and today stays real-time.
 """
 
 from __future__ import annotations
@@ -19,50 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from datasets import dates
-from datasets.model import Agg, AggregateQuery, Dataset, Measure
+from datasets.model import Agg, Dataset, Measure
+from datasets.plan import daily_columns
 from db import schema as s
-
-SHAPE = frozenset({"tenant_id", "day", "row_count"})
-
-
-def group_columns(daily: sa.Table) -> list[str]:
-    """The rollup's grouping columns besides tenant and day."""
-    return [
-        c.key for c in daily.c if c.key not in SHAPE and not c.key.startswith(("count__", "sum__"))
-    ]
-
-
-def measure_rolls_up(dataset: Dataset, measure: Measure, daily: sa.Table) -> bool:
-    match measure.agg:
-        case Agg.COUNT:
-            return measure.column is None or f"count__{measure.column}" in daily.c
-        case Agg.COUNT_WHERE:
-            return measure.column in group_columns(daily)
-        case Agg.SUM | Agg.AVG:
-            needed = {f"sum__{measure.column}", f"count__{measure.column}"}
-            return needed <= {c.key for c in daily.c}
-        case Agg.RATIO:
-            assert measure.numerator and measure.denominator
-            parts = (dataset.measure(measure.numerator), dataset.measure(measure.denominator))
-            return all(measure_rolls_up(dataset, p, daily) for p in parts)
-        case Agg.COUNT_DISTINCT | Agg.P95:
-            return False
-
-
-def answers(dataset: Dataset, definition: AggregateQuery) -> bool:
-    """Whether the rollup can answer `definition` exactly."""
-    daily = dataset.daily
-    if daily is None:
-        return False
-    grouped = set(group_columns(daily))
-    return (
-        all(measure_rolls_up(dataset, dataset.measure(m), daily) for m in definition.measures)
-        and all(
-            dataset.dimension(r.id).is_time or dataset.dimension(r.id).column in grouped
-            for r in definition.dimensions
-        )
-        and all(dataset.filter(f.field).column in grouped for f in definition.filters)
-    )
 
 
 def aggregate(measure: Measure, daily: sa.FromClause) -> ColumnElement[Any]:
@@ -113,7 +71,7 @@ def source(dataset: Dataset, start: dt.date, end: dt.date) -> sa.Subquery:
     base = dataset.table
     time = base.c[dataset.time_column]
     day = sa.cast(sa.func.timezone(dates.UTC, time), sa.Date)
-    groups = [base.c[c] for c in group_columns(daily)]
+    groups = [base.c[c] for c in sorted(daily_columns(daily))]
     parts: list[ColumnElement[Any]] = []
     for name in (c.key for c in daily.c):
         if name == "day":

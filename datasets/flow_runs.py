@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from datasets.conversions import FLOWS
-from datasets.model import Agg, Dataset, Dimension, FieldType, Filter, Measure
+from datasets.model import (
+    Agg,
+    Dataset,
+    Dimension,
+    FieldType,
+    Filter,
+    GroupedRollup,
+    Measure,
+    each_alone_and_none,
+)
 from datasets.model import MeasureType as T
 from datasets.operators import CATEGORICAL, NUMERIC
 from db import schema as s
+
+GROUPS = ("flow_id", "status", "trigger_type")
 
 FLOW_RUNS = Dataset(
     id="flow_runs",
@@ -15,6 +26,9 @@ FLOW_RUNS = Dataset(
     table=s.executions,
     time_column="started_at",
     daily=s.executions_daily,
+    grouped=(
+        GroupedRollup(Agg.P95, "duration_ms", s.duration_hist, GROUPS, each_alone_and_none(GROUPS)),
+    ),
     measures=(
         Measure("total_runs", "Runs", T.COUNT, Agg.COUNT, "Runs started."),
         Measure("completed", "Completed", T.COUNT, Agg.COUNT_WHERE,
@@ -33,7 +47,7 @@ FLOW_RUNS = Dataset(
         Measure("avg_duration", "Avg duration", T.DURATION, Agg.AVG,
                 "Mean duration of finished runs.", column="duration_ms"),
         Measure("p95_duration", "p95 duration", T.DURATION, Agg.P95,
-                "95th percentile duration of finished runs (continuous).",
+                "95th percentile duration of finished runs (continuous), within 1 %.",
                 column="duration_ms"),
     ),
     dimensions=(

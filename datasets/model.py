@@ -192,6 +192,36 @@ class OutputColumn:
 
 
 @dataclass(frozen=True)
+class GroupedRollup:
+    """A per-day rollup of one column whose figure does not add up across days, kept for
+    several grouping sets in one table (migration 0008): exact id bitmaps for a distinct
+    count, or log-spaced duration histograms for a percentile. `groups` are the grouped
+    columns in GROUPING() order; `sets` the grouping sets it keeps."""
+
+    agg: Agg  # COUNT_DISTINCT (bitmaps) or P95 (histograms)
+    column: str  # the base column it summarises
+    table: sa.Table
+    groups: tuple[str, ...]
+    sets: tuple[frozenset[str], ...]
+    numbers: sa.Table | None = None  # dense numbers of text ids (bitmaps of customers)
+
+    def smallest_set(self, needed: frozenset[str]) -> frozenset[str] | None:
+        """The smallest kept grouping set holding every needed column, if any."""
+        fits = [s for s in self.sets if needed <= s]
+        return min(fits, key=len) if fits else None
+
+    def grouping(self, kept: frozenset[str]) -> int:
+        """PostgreSQL's GROUPING() of `kept`: a bit per column left out, first column first."""
+        width = len(self.groups)
+        return sum(1 << (width - 1 - i) for i, g in enumerate(self.groups) if g not in kept)
+
+
+def each_alone_and_none(groups: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    """The grouping sets migration 0008 keeps: every column alone, and none."""
+    return (*(frozenset({g}) for g in groups), frozenset())
+
+
+@dataclass(frozen=True)
 class Dataset:
     id: str
     label: str
@@ -211,6 +241,8 @@ class Dataset:
     outputs: tuple[OutputColumn, ...] = ()
     # The daily rollup that answers what it can (see datasets.daily), or None.
     daily: sa.Table | None = None
+    # Rollups for the measures that do not add up across days (see datasets.plan).
+    grouped: tuple[GroupedRollup, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def measure(self, measure_id: str) -> Measure:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from datasets import daily
 from datasets.chat import CHAT
 from datasets.conversions import CONVERSIONS
 from datasets.flow_runs import FLOW_RUNS
 from datasets.funnel import FUNNEL
 from datasets.model import Agg, Dataset, QueryKind
 from datasets.operators import FITS
+from datasets.plan import SHAPE
 from datasets.telemetry import TELEMETRY
 from datasets.token_usage import TOKEN_USAGE
 from errors import BadRequest, echo
@@ -60,8 +60,17 @@ def _issues(dataset: Dataset) -> list[str]:
     if dataset.daily is not None:
         for name in (c.key for c in dataset.daily.c):
             base = name.removeprefix("count__").removeprefix("sum__")
-            if name not in daily.SHAPE and base not in columns:
+            if name not in SHAPE and base not in columns:
                 found.append(f"{where}: rollup column {name} has no base column {base}")
+    for rollup in dataset.grouped:
+        for name in (*rollup.groups, rollup.column):
+            if name not in columns:
+                found.append(f"{where}: rollup {rollup.table.name} reads missing column {name}")
+        for name in rollup.groups:
+            if name not in rollup.table.c:
+                found.append(f"{where}: rollup {rollup.table.name} has no column {name}")
+        if not any(m.agg is rollup.agg and m.column == rollup.column for m in dataset.measures):
+            found.append(f"{where}: rollup {rollup.table.name} answers no measure")
     if dataset.currency_field is not None and dataset.currency_field not in {
         d.id for d in dataset.dimensions
     }:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from datasets.model import Agg, Dataset, Dimension, FieldType, Filter, Measure
+from datasets.model import (
+    Agg,
+    Dataset,
+    Dimension,
+    FieldType,
+    Filter,
+    GroupedRollup,
+    Measure,
+    each_alone_and_none,
+)
 from datasets.model import MeasureType as T
 from datasets.operators import SEARCHABLE
 from db import schema as s
@@ -15,6 +24,10 @@ TELEMETRY = Dataset(
     time_column="occurred_at",
     daily=s.telemetry_events_daily,
     leaf="comerix.insights.telemetry",
+    grouped=(
+        GroupedRollup(Agg.COUNT_DISTINCT, "conversation_id", s.telemetry_conversation_bits,
+                      ("event_name",), each_alone_and_none(("event_name",))),
+    ),
     measures=(
         Measure("events", "Events", T.COUNT, Agg.COUNT, "Events recorded."),
         Measure("distinct_conversations", "Conversations", T.COUNT, Agg.COUNT_DISTINCT,

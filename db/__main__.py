@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import time
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -86,10 +87,12 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     print(f"user {args.email} created in {args.tenant}")
 
 
-def cmd_refresh(_args: argparse.Namespace) -> None:
+def cmd_refresh(args: argparse.Namespace) -> None:
     _admin_engine()
-    refresh_rollups(engines.default().cron)
-    print("rollups refreshed")
+    started = time.perf_counter()
+    refresh_rollups(engines.default().cron, full=args.full)
+    what = "rebuilt" if args.full else "refreshed"
+    print(f"rollups {what} in {time.perf_counter() - started:.1f} s")
 
 
 def cmd_provision_defaults(args: argparse.Namespace) -> None:
@@ -128,7 +131,8 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--role", action="append", default=[], help="role name, repeatable")
     u.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     u.set_defaults(func=cmd_create_user)
-    f = sub.add_parser("refresh", help="refresh the analytics rollups now")
+    f = sub.add_parser("refresh", help="refresh the analytics rollups now (changed days)")
+    f.add_argument("--full", action="store_true", help="recompute every rollup from the rows")
     f.set_defaults(func=cmd_refresh)
     d = sub.add_parser(
         "provision-defaults", help="default goals and starter saved/pinned reports (idempotent)"

@@ -1,12 +1,12 @@
-"""Refreshing the daily rollups and their watermark.
+"""Refreshing the rollups and their watermark (migrations 0004, 0005 and 0008).
 
-ins_refresh_analytics() (migrations 0004 and 0005) refreshes, CONCURRENTLY and in one
-transaction, the materialized views in schema `rollup`: ins_conversation_stats_daily and
-ins_token_usage_daily (0004), the watermark ins_rollups_through (the UTC day of the
-refresh) and the daily rollups of the Conversions, Flow runs, Telemetry and Funnel
-datasets, which hold complete days before it: ins_goal_completions_daily,
-fs_executions_daily, ins_telemetry_events_daily and fs_execution_steps_daily (0005). A
-reader never sees a watermark that does not match the rollups.
+The rollups are tables in schema `rollup` behind security-barrier views of the same
+names. ins_refresh_analytics() recomputes, in one transaction, only the (tenant, day)
+pairs that can have changed: the days from the old watermark to today for the ledger
+rollups (complete UTC days before `ins_rollups_through.through_day`), yesterday and
+today for the chat rollups, and every older day that a late row marked in
+rollup.ins_dirty_days. ins_rebuild_analytics() recomputes everything. A reader never
+sees a watermark that does not match the rollups.
 """
 
 from __future__ import annotations
@@ -17,14 +17,18 @@ from sqlalchemy.engine import Engine
 from db import schema as s
 
 
-def refresh_rollups(cron: Engine) -> None:
-    """Runs ins_refresh_analytics(); needs the cron role, which may execute it."""
+def refresh_rollups(cron: Engine, *, full: bool = False) -> None:
+    """Runs ins_refresh_analytics() (or ins_rebuild_analytics() when `full`); needs the
+    cron role, which may execute them."""
+    function = sa.func.ins_rebuild_analytics if full else sa.func.ins_refresh_analytics
     with cron.begin() as conn:
-        conn.execute(sa.select(sa.func.ins_refresh_analytics()))
+        conn.execute(sa.select(function()))
 
 
 def data_version(conn: sa.Connection) -> str:
-    """What the rollups were built from, as a cache key part: it changes at every refresh
-    that changes what a report can read from them."""
-    through = conn.scalar(sa.select(s.rollups_through.c.through_day))
-    return str(through)
+    """What the rollups were built from, as a cache key part: the watermark and the moment
+    of the last refresh, so it changes at every refresh."""
+    row = conn.execute(
+        sa.select(s.rollups_through.c.through_day, s.rollups_through.c.refreshed_at)
+    ).one()
+    return f"{row.through_day}/{row.refreshed_at.isoformat()}"

@@ -5,8 +5,8 @@ here exists in the migrated database with the same name, so a column a migration
 or drops fails there.
 
 The rollups are declared under their public names: security-barrier views applying the
-tenant rule over the materialized views in schema `rollup` (migrations 0004 and 0005),
-which ins_refresh_analytics() refreshes together with their watermark,
+tenant rule over the tables in schema `rollup` (migrations 0004, 0005 and 0008), which
+ins_refresh_analytics() refreshes by day together with their watermark,
 ins_rollups_through.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, BIT, JSONB
 
 metadata = sa.MetaData()
 
@@ -211,7 +211,76 @@ execution_steps_daily = _daily(
     sa.Column("flow_id", sa.BigInteger),
     sa.Column("step_id", sa.BigInteger),
 )
-rollups_through = sa.Table("ins_rollups_through", metadata, sa.Column("through_day", sa.Date))
+rollups_through = sa.Table(
+    "ins_rollups_through",
+    metadata,
+    sa.Column("through_day", sa.Date),
+    _ts("refreshed_at"),
+)
+
+# Exact distinct counts and percentiles (migration 0008): per day and grouping set
+# (`grouping`: GROUPING() of the breakdown columns, a bit set per column left out), a
+# bit(4096) per id block of the ids present, or counts per log-spaced duration bucket.
+customer_ids = sa.Table(
+    "ins_customer_ids",
+    metadata,
+    sa.Column("tenant_id", sa.BigInteger),
+    sa.Column("customer_id", sa.Text),
+    sa.Column("n", sa.Integer),
+)
+
+
+def _grouped(name: str, *columns: sa.Column[Any], value: sa.Column[Any]) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("tenant_id", sa.BigInteger),
+        sa.Column("grouping", sa.SmallInteger),
+        sa.Column("day", sa.Date),
+        *columns,
+        value,
+    )
+
+
+def _goal_groups() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("goal_id", sa.BigInteger),
+        sa.Column("channel", sa.Text),
+        sa.Column("currency", sa.String(3)),
+        sa.Column("flow_id", sa.BigInteger),
+    ]
+
+
+def _bits() -> sa.Column[Any]:
+    return sa.Column("bits", BIT(4096))
+
+
+goal_customer_bits = _grouped(
+    "ins_goal_completions_customer_bits",
+    *_goal_groups(),
+    sa.Column("block", sa.Integer),
+    value=_bits(),
+)
+goal_conversation_bits = _grouped(
+    "ins_goal_completions_conversation_bits",
+    *_goal_groups(),
+    sa.Column("block", sa.Integer),
+    value=_bits(),
+)
+telemetry_conversation_bits = _grouped(
+    "ins_telemetry_events_conversation_bits",
+    sa.Column("event_name", sa.Text),
+    sa.Column("block", sa.Integer),
+    value=_bits(),
+)
+duration_hist = _grouped(
+    "fs_executions_duration_hist",
+    sa.Column("flow_id", sa.BigInteger),
+    sa.Column("status", sa.Text),
+    sa.Column("trigger_type", sa.Text),
+    sa.Column("bucket", sa.Integer),
+    value=sa.Column("row_count", sa.BigInteger),
+)
 
 
 users = sa.Table(
@@ -305,5 +374,10 @@ ROLLUPS = (
     executions_daily,
     telemetry_events_daily,
     execution_steps_daily,
+    customer_ids,
+    goal_customer_bits,
+    goal_conversation_bits,
+    telemetry_conversation_bits,
+    duration_hist,
 )
 TENANT_TABLES = tuple(t for t in TENANT_OWNED if t not in ROLLUPS)

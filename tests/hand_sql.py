@@ -22,6 +22,8 @@ class Facts:
     measures: dict[str, str]  # measure id -> aggregate over x
     dimensions: dict[str, str]  # non-time dimension id -> the value shown
     averages: frozenset[str] = frozenset()  # empty (not 0) without facts; compared approx
+    # Read from histograms: within their declared relative error (1 %) of the rows' value.
+    percentiles: frozenset[str] = frozenset()
 
 
 FLOW_NAME = "coalesce(f.name, '(no flow)')"
@@ -114,6 +116,7 @@ FLOW_RUNS = Facts(
     },
     dimensions={"flow": FLOW_NAME, "status": "x.status", "trigger_type": "x.trigger_type"},
     averages=frozenset({"success_rate", "avg_duration", "p95_duration"}),
+    percentiles=frozenset({"p95_duration"}),
 )
 
 TELEMETRY = Facts(

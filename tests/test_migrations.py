@@ -38,14 +38,22 @@ def _objects(engine: Engine) -> dict[str, set[str]]:
 
 
 def test_upgrade_downgrade_upgrade(fresh_database: Engine) -> None:
-    """Head has every contract table, both rollups and the refresh function; base has none."""
+    """Head has every contract table, the rollups (tables in schema rollup behind views) and
+    the refresh functions; 0007 had them as materialized views; base has none."""
     migrate.upgrade(fresh_database)
     head = _objects(fresh_database)
     assert head["tables"] >= CONTRACT_TABLES
-    assert head["matviews"] == ROLLUPS | {"ins_rollups_through"}
+    assert head["matviews"] == set()
     assert ROLLUPS | {"ins_rollups_through"} <= head["views"]
-    assert {"ins_refresh_analytics", "hub_current_tenant", "ins_match_goals"} <= head["functions"]
-    assert migrate.current_revision(fresh_database) == "0007"
+    assert {"ins_refresh_analytics", "ins_rebuild_analytics", "hub_current_tenant",
+            "ins_match_goals", "ins_duration_bucket"} <= head["functions"]  # fmt: skip
+    assert migrate.current_revision(fresh_database) == "0008"
+
+    migrate.downgrade(fresh_database, revision="0007")
+    before = _objects(fresh_database)
+    daily = {t.name for t in s.ROLLUPS if t.name.endswith("_daily")}
+    assert before["matviews"] == daily | {"ins_rollups_through"}
+    migrate.upgrade(fresh_database)
 
     migrate.downgrade(fresh_database, revision="base")
     base = _objects(fresh_database)
