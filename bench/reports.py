@@ -19,21 +19,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-import runtime
-from bench.harness import paired_timings, throwaway_hub
+from bench.harness import bench_tenant, paired_timings, throwaway_hub
 from datasets.compile import compile_definition
 from datasets.model import Mode
 from datasets.run import run_report
 from datasets.validate import validate
-from db import accounts, demo, engines, seed
-from db.rollups import refresh_rollups
+from db import engines
 from db.tenancy import tenant_transaction
 from errors import ReportTimeout
 
@@ -73,95 +70,9 @@ OVERHEAD_RATIO, OVERHEAD_MS = 1.3, 15.0
 ROWS_REPEAT = 5
 
 
-# The demo's shape has far fewer goal completions and telemetry events per conversation
-# than the benchmark asks for (5M completions, 10M events); these statements top the
-# benchmark tenant up with plain rows spread over the same 400 days.
-TOP_UP_COMPLETIONS = """
-INSERT INTO ins_goal_completions (tenant_id, goal_id, channel, currency, value, customer_id,
-                                  flow_id, completed_at)
-SELECT :t, g.ids[1 + (n % array_length(g.ids, 1))],
-       (ARRAY['web', 'whatsapp', 'messenger', 'instagram', 'email'])[1 + (n * 7 % 5)],
-       (ARRAY['USD', 'EUR', 'GBP'])[1 + (n * 11 % 3)],
-       round((5 + (n * 7919 % 20000) / 100.0)::numeric, 2),
-       'cus_' || lpad((n * 104729 % 2000000)::text, 7, '0'),
-       CASE WHEN n % 4 = 0 THEN NULL ELSE f.ids[1 + (n % array_length(f.ids, 1))] END,
-       now() - make_interval(secs => (n * 2654435761 % (400 * 86400)))
-FROM generate_series(1::bigint, :rows) AS n,
-     (SELECT array_agg(id ORDER BY id) AS ids FROM ins_goals WHERE tenant_id = :t) AS g,
-     (SELECT array_agg(id ORDER BY id) AS ids FROM fs_flows WHERE tenant_id = :t) AS f
-"""
-TIME_INDEX = {"ins_goal_completions": "ins_goal_completions_tenant_completed",
-              "ins_telemetry_events": "ins_telemetry_events_tenant_occurred"}  # fmt: skip
-TOP_UP_EVENTS = """
-INSERT INTO ins_telemetry_events (tenant_id, event_name, properties, occurred_at)
-SELECT :t, (ARRAY['page_viewed', 'widget_opened', 'typing_started', 'link_clicked',
-                  'product_viewed', 'message_sent'])[1 + (n * 7 % 6)],
-       '{}'::jsonb, now() - make_interval(secs => (n * 2654435761 % (400 * 86400)))
-FROM generate_series(1::bigint, :rows) AS n
-"""
-
-
-def _top_up(conn: sa.Connection, tenant_id: int, table: str, target: int, sql: str) -> None:
-    have = conn.scalar(sa.text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"),
-                       {"t": tenant_id})  # fmt: skip
-    if have < target:
-        conn.execute(sa.text(sql), {"t": tenant_id, "rows": target - have})
-
-
-def _as_owner(*statements: str) -> None:
-    """Runs maintenance statements as the owner, outside a transaction."""
-    owner = engines.create(os.environ["DATABASE_URL"], pool_size=1)
-    try:
-        with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for statement in statements:
-                conn.execute(sa.text(statement))
-    finally:
-        owner.dispose()
-
-
-def _settle() -> None:
-    """VACUUM ANALYZE before measuring, so autovacuum does not run during the timings
-    after a seed or a rollup refresh."""
-    _as_owner("VACUUM (ANALYZE)")
-
-
-def _store_in_time_order() -> None:
-    """CLUSTERs the topped-up tables by time: an append-only ledger written as things
-    happen is stored in time order; the top-up's random times are not."""
-    _as_owner(*(f"CLUSTER {table} USING {index}" for table, index in TIME_INDEX.items()))
-
-
-def _seed(per_day: float) -> int:
-    """The benchmark tenant's id, seeding everything first unless a kept home has it."""
-    hub = engines.default()
-    with hub.cron.connect() as conn:
-        tenant_id = accounts.tenant_id_by_slug(conn, "bench")
-    if tenant_id is not None:
-        refresh_rollups(hub.cron)
-        _settle()
-        return tenant_id
-    seed.seed_demo(hub.cron, on_step=runtime.progress_bar)
-    with hub.cron.begin() as conn:
-        tenant_id = accounts.create_tenant(conn, slug="bench", name="Benchmark")
-        demo.seed_platform_data(
-            conn,
-            tenant_id=tenant_id,
-            profile=demo.DemoProfile(conversations_per_day=per_day, seed=3),
-            now=conn.scalar(sa.select(sa.func.now())),
-            on_step=lambda label, f: runtime.progress_bar(f"bench: {label}", f),
-        )
-        scale = per_day / 13000
-        _top_up(conn, tenant_id, "ins_goal_completions", int(5_000_000 * scale), TOP_UP_COMPLETIONS)
-        _top_up(conn, tenant_id, "ins_telemetry_events", int(10_000_000 * scale), TOP_UP_EVENTS)
-    _store_in_time_order()
-    refresh_rollups(hub.cron)
-    _settle()
-    return tenant_id
-
-
 def _measure(args: argparse.Namespace) -> dict[str, object]:
     started = time.perf_counter()
-    tenant_id = _seed(args.per_day)
+    tenant_id = bench_tenant(args.per_day)
     seeded_s = time.perf_counter() - started
     web = engines.default().web
     with engines.default().cron.connect() as conn:
