@@ -37,6 +37,9 @@ RATIO_TYPE = sa.Numeric(30, 10)
 BLOCK = 4096
 ONE_BIT = sa.literal_column(f"('1' || repeat('0', {BLOCK - 1}))::bit({BLOCK})")
 PERCENTILE = 0.95
+# Numbers for text ids first seen in the live tail: far past any tenant's dense numbers
+# (0, 1, 2 … in order of first appearance), still inside the integer column's range.
+FRESH_NUMBERS = 2_000_000_000
 
 
 def time_bucket(column: ColumnElement[Any], grain: Grain) -> ColumnElement[dt.date]:
@@ -189,7 +192,7 @@ def _ids(dataset: Dataset, rollup: GroupedRollup, kept: frozenset[str], start: d
          end: dt.date) -> sa.Subquery:  # fmt: skip
     """The live tail's (tenant, day, kept columns, n): each row's id as a number. Text ids take
     their dense number; one not numbered yet (first seen since the last refresh) takes a
-    number past the tenant's last, so it is counted once and never as anyone else."""
+    number from FRESH_NUMBERS on, so it is counted once and never as anyone else."""
     base = dataset.table
     kept_columns = [base.c[g] for g in rollup.groups if g in kept]
     where = _tail_where(dataset, start, end)
@@ -200,25 +203,25 @@ def _ids(dataset: Dataset, rollup: GroupedRollup, kept: frozenset[str], start: d
             .where(*where)
             .subquery("tail_ids")
         )
-    numbers = rollup.numbers.alias("numbers")
-    last = sa.select(sa.func.coalesce(sa.func.max(rollup.numbers.alias("last").c.n), -1))
-    fresh = numbers.c.n.is_(None)
-    n = sa.func.coalesce(
-        numbers.c.n,
-        last.scalar_subquery()
-        + sa.func.dense_rank().over(partition_by=fresh, order_by=base.c[rollup.column]),
-    )
-    joined = base.outerjoin(
-        numbers,
-        sa.and_(numbers.c.tenant_id == base.c.tenant_id,
-                numbers.c.customer_id == base.c[rollup.column]),
+    # Correlated lookups, so each tail row probes the (tenant_id, customer_id) and
+    # (tenant_id, n) indexes: the tail is a day of rows, the numbering millions.
+    numbers = rollup.numbers
+    known = (
+        sa.select(numbers.c.n)
+        .where(numbers.c.tenant_id == base.c.tenant_id,
+               numbers.c.customer_id == base.c[rollup.column])
+        .scalar_subquery()
     )  # fmt: skip
-    return (
-        sa.select(base.c.tenant_id, _utc_day(dataset).label("day"), *kept_columns, n.label("n"))
-        .select_from(joined)
-        .where(*where)
-        .subquery("tail_ids")
+    rows = sa.select(
+        base.c.tenant_id, _utc_day(dataset).label("day"), *kept_columns,
+        base.c[rollup.column].label("id"), known.label("known"),
+    ).where(*where).subquery("tail_rows")  # fmt: skip
+    fresh = FRESH_NUMBERS + sa.func.dense_rank().over(
+        partition_by=rows.c.known.is_(None), order_by=rows.c.id
     )
+    groups = [rows.c[g] for g in rollup.groups if g in kept]
+    n = sa.func.coalesce(rows.c.known, fresh)
+    return sa.select(rows.c.tenant_id, rows.c.day, *groups, n.label("n")).subquery("tail_ids")
 
 
 def bitmaps(dataset: Dataset, definition: AggregateQuery, step: Step, start: dt.date,
