@@ -7,6 +7,7 @@ from typing import assert_never
 
 from datasets.model import AggregateQuery, Dataset, Definition, ExplicitRange, FunnelQuery
 from datasets.operators import HUMAN
+from datasets.plan import plan
 from datasets.registry import DATASETS
 
 PRESET_WORDS = {
@@ -44,6 +45,7 @@ def _aggregate_pairs(dataset: Dataset, definition: AggregateQuery) -> list[tuple
         ("Measures", measures),
         ("Breakdowns", breakdowns or "None"),
         ("Filters", filters or "None"),
+        ("Computed from", plan(dataset, definition).in_words(dataset)),
     ]
 
 
@@ -51,7 +53,8 @@ def describe(
     definition: Definition, start: dt.date, end: dt.date, *, flow_name: str | None = None
 ) -> list[tuple[str, str]]:
     """(label, text) pairs: dataset, what the kind computes from (an aggregate's measures,
-    breakdowns and filters; the funnel's flow), date range."""
+    breakdowns, filters and where each measure is read from; the funnel's flow), date
+    range."""
     dataset = DATASETS[definition.dataset]
     match definition:
         case AggregateQuery():

@@ -29,6 +29,15 @@ class Source(StrEnum):
     ROWS = "rows"
 
 
+# How a reader is told where a number comes from (describe(): the About sheet, emails).
+IN_WORDS = {
+    Source.DAILY: "daily totals, with today's rows live",
+    Source.BITMAPS: "exact daily sets of ids, with today's rows live",
+    Source.HISTOGRAMS: "daily duration histograms (within 1 %), with today's rows live",
+    Source.ROWS: "the rows",
+}
+
+
 GROUPED_SOURCE = {Agg.COUNT_DISTINCT: Source.BITMAPS, Agg.P95: Source.HISTOGRAMS}
 SHAPE = frozenset({"tenant_id", "day", "row_count"})
 
@@ -56,6 +65,14 @@ class Plan:
 
     def explain(self) -> str:
         return "; ".join(step.explain() for step in self.steps)
+
+    def in_words(self, dataset: Dataset) -> str:
+        """Each step's measures by label, and where they come from, for readers."""
+        return "; ".join(
+            ", ".join(dataset.measure(m).label for m in step.measures)
+            + f" from {IN_WORDS[step.source]}"
+            for step in self.steps
+        )
 
 
 def daily_columns(daily: sa.Table) -> frozenset[str]:

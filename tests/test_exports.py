@@ -145,6 +145,10 @@ def test_xlsx_keeps_numbers_numeric_with_screen_formats(
     about = dict(book["About"].iter_rows(values_only=True))
     assert about["Dataset"] == "Flow runs"
     assert about["Measures"] == "Runs, Success rate, Avg duration, p95 duration"
+    assert about["Computed from"] == (
+        "Runs, Success rate, Avg duration from daily totals, with today's rows live; "
+        "p95 duration from daily duration histograms (within 1 %), with today's rows live"
+    )
     assert about["Rows"] == str(len(rows)) and about["Truncated"] == "No"
     as_of = dt.datetime.strptime(about["Data as of"], "%Y-%m-%d %H:%M UTC").replace(tzinfo=dt.UTC)
     assert STARTED.replace(second=0, microsecond=0) <= as_of <= dt.datetime.now(dt.UTC)
