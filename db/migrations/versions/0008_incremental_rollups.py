@@ -95,8 +95,7 @@ def _sets(groups: str) -> str:
     return ", ".join([*(f"({g})" for g in groups.split(", ")), "()"])
 
 
-def _bits(name: str, base: str, source: str, groups: str, ddl: str, number: str,
-          where: str) -> Rollup:  # fmt: skip
+def _bits(name: str, base: str, source: str, groups: str, ddl: str, number: str) -> Rollup:
     return Rollup(
         name,
         base,
@@ -109,7 +108,7 @@ def _bits(name: str, base: str, source: str, groups: str, ddl: str, number: str,
         f"""SELECT b.tenant_id, GROUPING({groups})::smallint, {{day}} AS day, {groups},
        ({number} / 4096)::integer AS block, bit_or({ONE_BIT} >> ({number} % 4096)::integer)
 FROM {source} {{join}}
-WHERE {where} AND {{where}}
+WHERE {{where}}
 GROUP BY b.tenant_id, {{day}}, block, GROUPING SETS ({_sets(groups)})""",
     )
 
@@ -182,12 +181,12 @@ GROUP BY b.tenant_id, {day}, b.flow_id""",
     _bits(CUSTOMER_BITS, "ins_goal_completions",
           f"{GOALS} JOIN rollup.ins_customer_ids d "
           "ON d.tenant_id = b.tenant_id AND d.customer_id = b.customer_id",
-          GOAL_GROUPS, GOAL_DDL, "d.n", "true"),
+          GOAL_GROUPS, GOAL_DDL, "d.n"),
     _bits("ins_goal_completions_conversation_bits", "ins_goal_completions", GOALS,
-          GOAL_GROUPS, GOAL_DDL, "b.conversation_id", "true"),
+          GOAL_GROUPS, GOAL_DDL, "b.conversation_id"),
     _bits("ins_telemetry_events_conversation_bits", "ins_telemetry_events",
           "(SELECT *, occurred_at AS time FROM ins_telemetry_events) b",
-          "event_name", "event_name text", "b.conversation_id", "true"),
+          "event_name", "event_name text", "b.conversation_id"),
     Rollup(
         "fs_executions_duration_hist", "fs_executions", True,
         f"tenant_id bigint NOT NULL, grouping smallint NOT NULL, day date NOT NULL, "
