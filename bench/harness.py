@@ -132,6 +132,12 @@ SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),
               pg_get_constraintdef(oid))
 FROM pg_constraint
 WHERE contype = 'f' AND conrelid = ANY(CAST(:tables AS regclass[]))
+UNION ALL  -- the rollups' dirty-day markers: moot, as the rollups are rebuilt after a seed
+SELECT format('ALTER TABLE %s DISABLE TRIGGER %I', t.tgrelid::regclass, t.tgname),
+       format('ALTER TABLE %s ENABLE TRIGGER %I', t.tgrelid::regclass, t.tgname)
+FROM pg_trigger t JOIN pg_proc f ON f.oid = t.tgfoid
+WHERE t.tgrelid = ANY(CAST(:tables AS regclass[])) AND NOT t.tgisinternal
+  AND f.pronamespace = 'rollup'::regnamespace
 """
 BUILD_SETTINGS = "SET LOCAL maintenance_work_mem = '512MB'"  # sorts for the index builds
 
@@ -153,9 +159,10 @@ def _set_role(conn: Connection, role: str) -> None:
 
 @contextmanager
 def _bulk_load(conn: Connection) -> Iterator[None]:
-    """Drops BULK_TABLES' foreign keys and non-unique indexes, and builds them again from
-    their definitions when the load is done (validating every key once, set-based).
-    Inside the caller's transaction, so a failed load leaves the schema as it was."""
+    """Drops BULK_TABLES' foreign keys and non-unique indexes and disables their rollup
+    markers, and builds and enables them again from their definitions when the load is
+    done (validating every key once, set-based). Inside the caller's transaction, so a
+    failed load leaves the schema as it was."""
     _set_role(conn, OWNER_ROLE)
     deferred = conn.execute(sa.text(DEFERRED), {"tables": list(BULK_TABLES)}).all()
     for drop, _ in deferred:
