@@ -124,7 +124,7 @@ def xlsx_bytes(result: Result, *, title: str, generated_at: dt.datetime) -> byte
         ("Generated at", generated_at.strftime("%Y-%m-%d %H:%M UTC")),
         ("Data as of", result.ran_at.strftime("%Y-%m-%d %H:%M UTC")),
         ("Rows", str(len(result.frame))),
-        ("Truncated", f"Yes, at {result.row_cap} rows" if result.truncated else "No"),
+        ("Truncated", _truncation(result)),
     ]
     for label, text in rows:
         about.append([label, _neutralised(text)])
@@ -134,3 +134,10 @@ def xlsx_bytes(result: Result, *, title: str, generated_at: dt.datetime) -> byte
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _truncation(result: Result) -> str:
+    if not result.truncated:
+        return "No"
+    kept = "the latest periods" if result.keeps_latest else "the first rows"
+    return f"Yes, at {result.row_cap} rows ({kept})"

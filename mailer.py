@@ -28,6 +28,20 @@ LEAF_HEADER = "X-Hub-Leaf"  # the leaf needed to read the report it carries
 SMTP_TIMEOUT_SECONDS = 30
 
 
+def delivery_problem(settings: config.Settings | None = None) -> str | None:
+    """Why scheduled emails cannot go out, in words for admins, or None when they can.
+    Every place that offers or lists deliveries shows it (schedule dialog, report page,
+    Outbox), so a schedule is never saved into silence."""
+    settings = settings or config.load()
+    if settings.mailer_from:
+        return None
+    return (
+        "Scheduled emails are not being sent: no sender address is configured. "
+        "Set MAILER_FROM (for example reports@your-company.example) and restart the hub"
+        + ("." if settings.smtp_url else "; without SMTP_URL, emails go to the Outbox page.")
+    )
+
+
 def send(message: EmailMessage, settings: config.Settings | None = None) -> str:
     """Delivers the message; returns where it went ("smtp" or "outbox")."""
     settings = settings or config.load()

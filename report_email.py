@@ -34,7 +34,8 @@ def _rows_note(result: Result) -> str:
     shown = min(total, SUMMARY_ROWS)
     note = f"{total} row{'s' * (total != 1)} in the attached CSV"
     if result.truncated:
-        note += f" (stopped at the {result.row_cap}-row limit)"
+        kept = "the latest periods" if result.keeps_latest else "the first rows"
+        note += f" (stopped at the {result.row_cap}-row limit, keeping {kept})"
     if shown < total:
         note += f"; the first {shown} are shown here"
     return note + "."

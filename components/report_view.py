@@ -38,8 +38,9 @@ def run_summary(result: Result) -> html.Div:
     ]
     notice = (
         dbc.Alert(
-            f"Showing the first {result.row_cap:,} rows: the result was truncated at "
-            f"{result.row_cap:,}. Export it for up to 5,000 rows, or narrow it down.",
+            f"Showing the {'latest' if result.keeps_latest else 'first'} {result.row_cap:,} "
+            f"rows: the result was truncated at {result.row_cap:,}. Export it for up to "
+            "5,000 rows, or narrow it down.",
             color="warning", className="py-2 mb-2", id="hub-truncated",
         )
         if result.truncated

@@ -45,6 +45,9 @@ class Compiled:
     columns: tuple[Column, ...]
     start: dt.date
     end: dt.date
+    # A time series is selected newest bucket first, so a row cap keeps the latest
+    # periods; the runner turns the kept rows back into time order.
+    newest_first: bool = False
 
 
 def _currency_of(dataset: Dataset, definition: AggregateQuery, measure: Measure) -> dict[str, str]:
@@ -151,9 +154,8 @@ def _gap_filled(
         if dataset.measure(m).agg in ZERO_WHEN_EMPTY:
             value = sa.func.coalesce(value, 0)
         out.append(value.label(m))
-    order = [series.c.time, *(shown_others[r.id] for r in definition.dimensions
-                              if r.id != "time")]  # fmt: skip
-    return sa.select(*out).select_from(source).order_by(*order)
+    others_desc = [shown_others[r.id].desc() for r in definition.dimensions if r.id != "time"]
+    return sa.select(*out).select_from(source).order_by(series.c.time.desc(), *others_desc)
 
 
 def _aggregate_select(
@@ -187,4 +189,7 @@ def compile_definition(
             columns = tuple(output.column() for output in dataset.outputs)
         case _:
             assert_never(definition)
-    return Compiled(select, columns, start, end)
+    newest_first = isinstance(definition, AggregateQuery) and any(
+        r.id == "time" for r in definition.dimensions
+    )
+    return Compiled(select, columns, start, end, newest_first)

@@ -50,6 +50,11 @@ class Result:
         return self.mode.row_cap
 
     @property
+    def keeps_latest(self) -> bool:
+        """A capped time series keeps its most recent periods (else the first rows)."""
+        return any(c.role == "dimension" and c.type == "time" for c in self.columns)
+
+    @property
     def as_of(self) -> str:
         """When its data was computed (a cached result keeps it): "as of 14:05 UTC"."""
         return f"as of {self.ran_at:%H:%M} UTC"
@@ -109,6 +114,12 @@ def _compiled(definition_json: str, today: dt.date) -> Compiled:
     return compile_definition(DEFINITION.validate_json(definition_json), today=today)
 
 
+def _in_order(rows: list[Any], compiled: Compiled) -> list[Any]:
+    """The kept rows in the report's order: a time series was fetched newest first (so a
+    cap keeps the latest periods) and reads oldest first."""
+    return rows[::-1] if compiled.newest_first else rows
+
+
 def run_report(
     definition: Definition,
     *,
@@ -136,7 +147,9 @@ def run_report(
         raise
     elapsed_ms = (time.perf_counter() - started) * 1000
     frame = pd.DataFrame(
-        [tuple(r) for r in rows[:cap]], columns=[c.id for c in compiled.columns], dtype=object
+        [tuple(r) for r in _in_order(rows[:cap], compiled)],
+        columns=[c.id for c in compiled.columns],
+        dtype=object,
     )
     return Result(
         definition=definition,

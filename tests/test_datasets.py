@@ -471,24 +471,27 @@ BIG = Case("conversions", ("conversions", "revenue"), ("channel", "currency"), "
 def test_large_results_are_truncated_at_the_mode_cap(
     hub: Hub, acme: int, ids: dict[str, int], mode: Mode
 ) -> None:
-    """396 days x every (channel, currency) is over 5000 rows: each mode returns its cap."""
+    """396 days x every (channel, currency) is over 5000 rows: each mode returns its cap,
+    keeping the latest periods (a time series cut at the cap loses its oldest rows)."""
     expected = BIG.expected(hub.admin, acme, ids)
     assert len(expected) > 5000
     result = run(BIG.definition(ids), acme, hub.web, mode)
     cap = {Mode.PREVIEW: 200, Mode.SAVED: 500, Mode.EXPORT: 5000}[mode]
-    assert result.truncated and len(result.frame) == result.row_cap == cap
-    assert rows_of(result) == expected[:cap]
+    assert result.truncated and result.keeps_latest
+    assert len(result.frame) == result.row_cap == cap
+    assert rows_of(result) == expected[-cap:] and rows_of(result)[-1][0] == TODAY
 
 
 @pytest.mark.parametrize(("days", "truncated"), [(7, False), (200, False), (201, True)])
 def test_preview_truncates_only_beyond_its_cap(
     hub: Hub, acme: int, ids: dict[str, int], days: int, truncated: bool
 ) -> None:
-    """By day in preview: 7 or exactly 200 days are complete; 201 days are cut to 200."""
+    """By day in preview: 7 or exactly 200 days are complete; 201 days are cut to the
+    latest 200."""
     case = Case("conversions", ("conversions",), grain="day", start=END - (days - 1) * DAY)
     result = run(case.definition(ids), acme, hub.web, Mode.PREVIEW)
     assert result.truncated is truncated and len(result.frame) == min(days, 200)
-    assert rows_of(result) == case.expected(hub.admin, acme, ids)[:200]
+    assert rows_of(result) == case.expected(hub.admin, acme, ids)[-200:]
 
 
 def test_token_usage_older_than_ninety_days_reads_zero(
