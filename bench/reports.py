@@ -169,7 +169,8 @@ def _line(line: str, raw: dict[str, object], days: int, tenant_id: int,
     print(
         f"{line:<21} {days:>3} d  runner {hub_t['median_ms']:7.1f} ms (p95 {hub_t['p95_ms']:7.1f})"
         f"  bare {bare_t['median_ms']:7.1f} ms  naive {shown}"
-        f"  naive/runner {speedup or float('inf'):,.0f}  {'ok' if fast and light else 'MISSED'}"
+        f"  naive/runner {f'{speedup:,.0f}' if speedup else 'n/a'}"
+        f"  {'ok' if fast and light else 'MISSED'}"
     )
     return {"runner": hub_t, "bare": bare_t, "naive": naive_t, "ratio": ratio,
             "naive_over_runner": speedup, "meets_targets": fast and light,
