@@ -1,8 +1,17 @@
 """Run results as Plotly figures (line, bar, pie, KPI, funnel) and an AG Grid table.
 
 Every number a person reads — hover labels, slice and bar text, KPI values, table
-cells — comes from the shared formatter, so a chart says exactly what the export says.
-One theme (`hub`) for all charts, readable at card size and full width.
+cells, time ticks — comes from the shared formatter, so a chart says exactly what the
+export says. One theme (`hub`) for all charts, readable at card size and full width:
+axes grow their margins to fit their labels (nothing is clipped), a colour-blind safe
+palette (Okabe and Ito), and every value axis titled with its unit. Measures of two units
+get a left and a right axis; more are refused by the viz picker (`viz_reason`).
+
+Over time, one series per combination of the other breakdowns ("web · EUR"), at most
+MAX_SERIES: the rest add up into "Other" when every measure adds up, else the chart is
+refused with the reason on it. Time ticks are the table's period labels, and the last
+period, when it is not over yet, is marked (a dotted segment or hatched bar and
+"this week so far" under its tick) rather than read as a drop.
 
 Plotly renders a subset of HTML in every string of a figure (`<a href>`, `<b>`, `<br>`,
 `<span style>`), and goal, flow, step, event and channel names are tenant text. So
@@ -13,8 +22,10 @@ The AG Grid table shows text as text and takes the result as it is.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
-from dataclasses import replace
+import math
+from dataclasses import dataclass, replace
 from typing import Any, assert_never
 
 import dash_ag_grid as dag
@@ -22,14 +33,26 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from datasets.dates import bucket_start
 from datasets.formatting import format_value, is_empty, row_currency
-from datasets.model import Column, MeasureType, Viz
+from datasets.model import Column, Grain, MeasureType, Viz
 from datasets.run import Result
+from datasets.validate import measure_unit
 
-PALETTE = ["#3b6fd4", "#e07b39", "#3aa57a", "#c4455b", "#8a63c9", "#c9a227", "#4aa3b5",
-           "#7d8590"]  # fmt: skip
+# Okabe & Ito's colour-blind safe palette, yellow last (weakest on white).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
+           "#F0E442"]  # fmt: skip
+OTHER_COLOR = "#8C8C8C"
 MAX_PIE_SLICES = 8  # more fold into "Other"
+MAX_SERIES = 8  # lines or bar groups per chart, "Other" included: one colour each
+MAX_TIME_TICKS = 8  # labelled periods on a time axis; fits a half-width card
+# The Plotly toolbar covers the legend and adds a dozen tab stops: off everywhere
+# (assets/charts.css hides it also where a page passes its own config).
+GRAPH_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True}
+PERIOD_TITLES = {Grain.DAY: "Day", Grain.WEEK: "Week (from Monday)", Grain.MONTH: "Month"}
 
+_AXIS = {"gridcolor": "#eef0f3", "linecolor": "#ced4da", "zeroline": False, "automargin": True,
+         "title": {"font": {"size": 12, "color": "#495057"}}}  # fmt: skip
 pio.templates["hub"] = go.layout.Template(
     layout=go.Layout(
         font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
@@ -37,11 +60,11 @@ pio.templates["hub"] = go.layout.Template(
         colorway=PALETTE,
         paper_bgcolor="white",
         plot_bgcolor="white",
-        margin={"l": 56, "r": 24, "t": 24, "b": 48},
+        margin={"l": 16, "r": 16, "t": 24, "b": 16},
         hoverlabel={"font": {"size": 13}},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        xaxis={"gridcolor": "#eef0f3", "linecolor": "#ced4da", "zeroline": False},
-        yaxis={"gridcolor": "#eef0f3", "linecolor": "#ced4da", "zeroline": False},
+        xaxis=_AXIS,
+        yaxis=_AXIS,
     )
 )  # fmt: skip
 
@@ -70,30 +93,19 @@ def _literal(result: Result) -> Result:
     return replace(result, frame=frame, columns=columns)
 
 
-def _rows(result: Result) -> list[dict[str, Any]]:
+Row = dict[str, Any]
+
+
+def _rows(result: Result) -> list[Row]:
     return result.frame.to_dict("records")
 
 
-def _text(row: dict[str, Any], column: Column) -> str:
+def _text(row: Row, column: Column) -> str:
     return format_value(row[column.id], column, currency=row_currency(row, column))
 
 
 def _number(value: Any) -> float | None:
     return None if is_empty(value) else float(value)
-
-
-def _axis_format(column: Column) -> dict[str, Any]:
-    """Tick format for a measure axis, matching the formatter's style."""
-    match column.type:
-        case MeasureType.RATIO:
-            return {"tickformat": ".0%"}
-        case MeasureType.DURATION:
-            return {"tickformat": ",.0f", "ticksuffix": " ms"}
-        case MeasureType.CURRENCY:
-            suffix = f" {column.currency}" if column.currency else ""
-            return {"tickformat": ",.2f", "ticksuffix": suffix}
-        case _:
-            return {"tickformat": ",~f"}
 
 
 def _split(result: Result) -> tuple[Column | None, list[Column], list[Column]]:
@@ -103,45 +115,218 @@ def _split(result: Result) -> tuple[Column | None, list[Column], list[Column]]:
     return time, categories, [c for c in result.columns if c.role == "measure"]
 
 
-def _traces(result: Result, x: Column, series: Column | None, kind: str) -> list[go.BaseTraceType]:
-    """One trace per measure, or per (measure, series value) with a second dimension."""
+def _unit(column: Column) -> str:
+    return measure_unit(MeasureType(column.type), column.currency)
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """A value axis: its layout (title with the unit, tick format) and the factor its
+    values are divided by (durations of a second or more are drawn in seconds)."""
+
+    layout: dict[str, Any]
+    scale: float = 1.0
+
+
+def _value_axis(measures: list[Column], rows: list[Row]) -> _Axis:
+    """The axis for measures of one unit, titled "Revenue, Avg value (EUR)"."""
+    first = measures[0]
+    labels = ", ".join(m.label for m in measures)
+
+    def titled(unit: str | None, **ticks: Any) -> dict[str, Any]:
+        return {"title": {"text": f"{labels} ({unit})" if unit else labels}, **ticks}
+
+    match MeasureType(first.type):
+        case MeasureType.COUNT | MeasureType.INTEGER:
+            return _Axis(titled(None, tickformat=",~f"))
+        case MeasureType.RATIO:
+            return _Axis(titled("%", tickformat=".0%"))
+        case MeasureType.DURATION:
+            values = [abs(v) for m in measures for r in rows if (v := _number(r[m.id])) is not None]
+            if values and max(values) >= 1000:
+                return _Axis(titled("s", tickformat=",~f"), scale=1000.0)
+            return _Axis(titled("ms", tickformat=",~f"))
+        case MeasureType.CURRENCY:
+            return _Axis(titled(first.currency or "each series' currency", tickformat=",.2f"))
+        case MeasureType.DECIMAL:
+            return _Axis(titled(None, tickformat=f",.{first.precision}f"))
+        case _:
+            assert_never(first.type)
+
+
+def _value_axes(measures: list[Column], rows: list[Row]) -> tuple[dict[str, str], dict[str, _Axis]]:
+    """Which axis each measure is drawn on ("y" or "y2", one per unit) and the axes."""
+    units = list(dict.fromkeys(_unit(m) for m in measures))
+    if len(units) > 2:  # the viz picker refuses this (datasets.validate.viz_reason)
+        raise ValueError(f"a chart shows at most two units, not {', '.join(units)}")
+    names = dict(zip(units, ("y", "y2"), strict=False))
+    on = {m.id: names[_unit(m)] for m in measures}
+    axes = {name: _value_axis([m for m in measures if on[m.id] == name], rows)
+            for name in names.values()}  # fmt: skip
+    return on, axes
+
+
+def _axes_layout(axes: dict[str, _Axis]) -> dict[str, Any]:
+    layout = {"yaxis": axes["y"].layout}
+    if "y2" in axes:
+        layout["yaxis2"] = {**axes["y2"].layout, "overlaying": "y", "side": "right",
+                            "showgrid": False}  # fmt: skip
+    return layout
+
+
+def _partial_note(result: Result, time: Column, last: Any) -> str | None:
+    """The note for the last bucket when its period is not over: "this week so far" (or
+    "partial week", when the range ends inside a past week); None when it is complete."""
+    grain = time.grain or Grain.DAY
+    day = last.date() if isinstance(last, pd.Timestamp | dt.datetime) else last
+    if bucket_start(result.end, grain) != day:
+        return None
+    today = result.ran_at.date()
+    ends_inside = bucket_start(result.end + dt.timedelta(days=1), grain) == day
+    if not ends_inside and result.end < today:
+        return None
+    if bucket_start(today, grain) == day:
+        return "today so far" if grain is Grain.DAY else f"this {grain.value} so far"
+    return f"partial {grain.value}"
+
+
+def _time_ticks(values: list[Any], labels: list[str], note: str | None) -> dict[str, Any]:
+    """At most MAX_TIME_TICKS of the periods, counted back from the last, labelled as the
+    table labels them; the last one carries the partial-period note."""
+    step = math.ceil(len(values) / MAX_TIME_TICKS) or 1
+    picked = list(range(len(values) - 1, -1, -step))[::-1]
+    text = [labels[i] for i in picked]
+    if note is not None and picked:
+        text[-1] = f"{text[-1]}<br>{note}"
+    return {"tickmode": "array", "tickvals": [values[i] for i in picked], "ticktext": text}
+
+
+@dataclass(frozen=True)
+class _Series:
+    name: str  # the combination of the other breakdowns' values, "" when there is none
+    rows: list[Row]
+    color: str | None = None
+
+
+def _series(result: Result, x: Column, by: list[Column]) -> list[_Series] | str:
+    """One series per combination of the `by` values, in order of first appearance; past
+    MAX_SERIES the largest keep theirs and the rest add up into "Other" — or, when a
+    measure does not add up, the reason the chart cannot be drawn."""
     _, _, measures = _split(result)
-    rows = _rows(result)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault("" if series is None else str(row[series.id]), []).append(row)
-    traces = []
-    for measure in measures:
-        for key, members in groups.items():
-            name = measure.label if not key else (key if len(measures) == 1 else
-                                                  f"{measure.label} · {key}")  # fmt: skip
-            xs = [r[x.id] if x.type == "time" else str(r[x.id]) for r in members]
-            ys = [_number(r[measure.id]) for r in members]
-            hover = [f"{_text(r, x)}<br>{name}: {_text(r, measure)}" for r in members]
-            common = {"x": xs, "y": ys, "name": name, "hovertext": hover, "hoverinfo": "text"}
-            if kind == "line":
-                traces.append(go.Scatter(mode="lines+markers", marker={"size": 5}, **common))
-            else:
-                traces.append(go.Bar(**common))
-    return traces
+    groups: dict[str, list[Row]] = {}
+    for row in _rows(result):
+        groups.setdefault(" · ".join(_text(row, c) for c in by), []).append(row)
+    if len(groups) <= MAX_SERIES:
+        return [_Series(name, rows) for name, rows in groups.items()]
+    mixed = {m.currency_column for m in measures} & {c.id for c in by}
+    lost = [m.label for m in measures if not m.is_additive] or (
+        [m.label for m in measures if m.currency_column in mixed])  # fmt: skip
+    if lost:
+        return (f"{len(groups)} combinations of {' and '.join(c.label for c in by)} are too "
+                f"many lines to read,<br>and {', '.join(lost)} cannot be added up into "
+                "“Other”: filter to fewer, or show a table.")  # fmt: skip
+    first = measures[0]
+    ranked = sorted(groups, key=lambda k: -sum(abs(_number(r[first.id]) or 0) for r in groups[k]))
+    keep = ranked[: MAX_SERIES - 1]
+    other: dict[Any, Row] = {}
+    for name in ranked[MAX_SERIES - 1 :]:
+        for row in groups[name]:
+            total = other.setdefault(row[x.id], {x.id: row[x.id], **{m.id: 0 for m in measures}})
+            for m in measures:
+                total[m.id] += _number(row[m.id]) or 0
+    return [*(_Series(k, groups[k]) for k in keep),
+            _Series("Other", list(other.values()), OTHER_COLOR)]  # fmt: skip
 
 
-def _line_figure(result: Result) -> go.Figure:
-    time, categories, measures = _split(result)
-    assert time is not None
-    figure = go.Figure(_traces(result, time, categories[0] if categories else None, "line"))
-    figure.update_layout(template="hub", hovermode="closest", yaxis=_axis_format(measures[0]))
+def _refused(reason: str) -> go.Figure:
+    """A chart that cannot be drawn readably: the reason in its place."""
+    figure = go.Figure()
+    figure.update_layout(
+        template="hub", xaxis={"visible": False}, yaxis={"visible": False},
+        annotations=[{"text": reason, "showarrow": False, "xref": "paper", "yref": "paper",
+                      "x": 0.5, "y": 0.5, "font": {"size": 14, "color": "#495057"}}],
+    )  # fmt: skip
     return figure
 
 
-def _bar_figure(result: Result) -> go.Figure:
+def _xy_figure(result: Result, kind: Viz) -> go.Figure:
+    """Line (over time) or bar (over the first category, else time): a trace per measure
+    and series, each measure on the axis of its unit; time reads as the table's periods."""
     time, categories, measures = _split(result)
-    x = categories[0] if categories else time
+    x = time if kind is Viz.LINE or not categories else categories[0]
     assert x is not None
-    series = next((c for c in (*categories[1:], time) if c is not None and c is not x), None)
-    figure = go.Figure(_traces(result, x, series, "bar"))
-    figure.update_layout(template="hub", barmode="group", yaxis=_axis_format(measures[0]))
+    by = [c for c in (*categories, time) if c is not None and c is not x]
+    series = _series(result, x, by)
+    if isinstance(series, str):
+        return _refused(series)
+    rows = _rows(result)
+    on, axes = _value_axes(measures, rows)
+    is_time = x is time
+    periods = sorted({r[x.id] for r in rows}) if is_time else []
+    labels = {p: format_value(p, x) for p in periods}
+    note = _partial_note(result, x, periods[-1]) if periods else None
+    plot = _Plot(kind, x, on, axes, labels, note)
+    traces: list[go.BaseTraceType] = []
+    for index, (measure, item) in enumerate((m, i) for m in measures for i in series):
+        name = measure.label if not item.name else (
+            item.name if len(measures) == 1 else f"{measure.label} · {item.name}")  # fmt: skip
+        color = item.color or PALETTE[index % len(PALETTE)]
+        traces.extend(_trace(plot, item.rows, measure, name, color))
+    figure = go.Figure(traces)
+    xaxis: dict[str, Any] = {"title": {"text": PERIOD_TITLES[x.grain or Grain.DAY] if is_time
+                                       else x.label}}  # fmt: skip
+    if is_time:
+        values = periods if kind is Viz.LINE else [labels[p] for p in periods]
+        xaxis.update(_time_ticks(values, list(labels.values()), note))
+    if kind is Viz.BAR:
+        xaxis["type"] = "category"  # "2026" or "2026-11" are names here, not numbers or dates
+    figure.update_layout(template="hub", xaxis=xaxis, **_axes_layout(axes))
+    if kind is Viz.BAR:
+        figure.update_layout(barmode="group")
+    else:
+        figure.update_layout(hovermode="closest")
     return figure
+
+
+@dataclass(frozen=True)
+class _Plot:
+    """What every trace of one line or bar chart shares."""
+
+    kind: Viz
+    x: Column
+    on: dict[str, str]  # measure id -> its axis, "y" or "y2"
+    axes: dict[str, _Axis]
+    labels: dict[Any, str]  # time x: each period and the table's label of it
+    note: str | None  # the last period's note when it is not over
+
+
+def _trace(
+    plot: _Plot, rows: list[Row], measure: Column, name: str, color: str
+) -> list[go.BaseTraceType]:
+    """The traces of one series: a bar trace (the unfinished last period hatched), or a
+    line whose unfinished last period is a dotted segment of its own (same colour and
+    legend entry)."""
+    x, labels, note, yaxis = plot.x, plot.labels, plot.note, plot.on[measure.id]
+    scale = plot.axes[yaxis].scale
+    xs = [r[x.id] if x.type == "time" else str(r[x.id]) for r in rows]
+    ys = [None if (v := _number(r[measure.id])) is None else v / scale for r in rows]
+    hover = [f"{_text(r, x)}<br>{name}: {_text(r, measure)}" for r in rows]
+    partial = note is not None and bool(xs) and bool(labels) and xs[-1] == max(labels)
+    if plot.kind is Viz.BAR:
+        shapes = ["/" if partial and i == len(xs) - 1 else "" for i in range(len(xs))]
+        return [go.Bar(x=[labels[v] for v in xs] if labels else xs, y=ys, name=name,
+                       hovertext=hover, hoverinfo="text", yaxis=yaxis, offsetgroup=name,
+                       marker={"color": color, "pattern": {"shape": shapes}})]  # fmt: skip
+    common = {"name": name, "hoverinfo": "text", "yaxis": yaxis, "legendgroup": name,
+              "line": {"color": color}, "marker": {"size": 5, "color": color}}  # fmt: skip
+    if not partial or len(xs) < 2:
+        return [go.Scatter(x=xs, y=ys, hovertext=hover, mode="lines+markers", **common)]
+    return [
+        go.Scatter(x=xs[:-1], y=ys[:-1], hovertext=hover[:-1], mode="lines+markers", **common),
+        go.Scatter(x=xs[-2:], y=ys[-2:], hovertext=[hover[-2], f"{hover[-1]} ({note})"],
+                   mode="lines+markers", showlegend=False,
+                   **{**common, "line": {"color": color, "dash": "dot"}}),
+    ]  # fmt: skip
 
 
 def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str]]:
@@ -170,16 +355,17 @@ def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str]]:
 def _pie_figure(result: Result) -> go.Figure:
     labels, values, texts = _pie_slices(result)
     figure = go.Figure(
-        go.Pie(labels=labels, values=values, text=texts, textinfo="label+percent",
-               hovertemplate="%{label}: %{text} (%{percent})<extra></extra>", hole=0.45,
-               sort=False)
+        go.Pie(labels=labels, values=values, text=texts, hole=0.45, sort=False, automargin=True,
+               texttemplate="%{label}<br>%{percent:.1%}",
+               hovertemplate="%{label}: %{text} (%{percent:.1%})<extra></extra>")
     )  # fmt: skip
     figure.update_layout(template="hub", showlegend=len(labels) <= MAX_PIE_SLICES)
     return figure
 
 
 def _kpi_figure(result: Result, previous: Result | None = None) -> go.Figure:
-    """One big formatted number, and its change against the previous period if given."""
+    """One big formatted number, and its change against the previous period if given,
+    saying what it is compared with ("▲ 12.5% vs the previous 30 days")."""
     measure = _split(result)[2][0]
     row = _rows(result)[0] if len(result.frame) else {measure.id: None}
     value = _number(row[measure.id])
@@ -191,8 +377,9 @@ def _kpi_figure(result: Result, previous: Result | None = None) -> go.Figure:
         before = _number(previous.frame.iloc[0][measure.id])
         if before:
             indicator["mode"] = "number+delta"
-            indicator["delta"] = {"reference": before, "relative": True,
-                                  "valueformat": ".1%"}  # fmt: skip
+            days = (previous.end - previous.start).days + 1
+            indicator["delta"] = {"reference": before, "relative": True, "valueformat": ".1%",
+                                  "suffix": f" vs the previous {days} days"}  # fmt: skip
     figure = go.Figure(go.Indicator(**indicator))
     figure.update_layout(template="hub", margin={"l": 16, "r": 16, "t": 48, "b": 16})
     return figure
@@ -224,7 +411,7 @@ def _funnel_figure(result: Result) -> go.Figure:
         go.Funnel(y=[r["step"] for r in rows], x=[int(r["reached"]) for r in rows], text=texts,
                   textinfo="text", hoverinfo="text", marker={"color": PALETTE[0]})
     )  # fmt: skip
-    figure.update_layout(template="hub", margin={"l": 180, "r": 24, "t": 24, "b": 24})
+    figure.update_layout(template="hub")
     return figure
 
 
@@ -249,7 +436,9 @@ def table(result: Result, *, grid_id: str | dict[str, Any]) -> dag.AgGrid:
         id=grid_id,
         rowData=rows,
         columnDefs=column_defs,
-        defaultColDef={"flex": 1, "minWidth": 110},
+        # Headers wrap rather than end in "Success r…"; columns share the width.
+        defaultColDef={"flex": 1, "minWidth": 110, "wrapHeaderText": True,
+                       "autoHeaderHeight": True},
         dashGridOptions={"domLayout": "autoHeight" if len(rows) <= 15 else "normal"},
         style={"height": None if len(rows) <= 15 else "480px"},
         className="ag-theme-alpine",
@@ -262,10 +451,8 @@ def figure(result: Result, previous: Result | None = None) -> go.Figure:
     viz = result.definition.viz
     result = _literal(result)
     match viz:
-        case Viz.LINE:
-            return _line_figure(result)
-        case Viz.BAR:
-            return _bar_figure(result)
+        case Viz.LINE | Viz.BAR:
+            return _xy_figure(result, viz)
         case Viz.PIE:
             return _pie_figure(result)
         case Viz.KPI:

@@ -55,7 +55,8 @@ def run_summary(result: Result) -> html.Div:
 def render_result(
     result: Result, previous: Result | None = None, *, grid_id: str | dict = ids.GRID
 ) -> html.Div:
-    """Chart (unless the viz is a table) above the sortable, formatted table."""
+    """Chart (unless the viz is a table) above the sortable, formatted table; a KPI is
+    its one number, with no grid of one cell under it."""
     if result.frame.empty:
         body: list = [html.Div("No data for this range and these filters.",
                                className="hub-empty-state", id="hub-no-data")]  # fmt: skip
@@ -66,10 +67,11 @@ def render_result(
         parts.append(
             dcc.Graph(
                 figure=charts.figure(result, previous).update_layout(height=height),
-                config={"displaylogo": False, "responsive": True},
+                config=charts.GRAPH_CONFIG,
                 className="mb-3",
                 id=ids.CHART,
             )
         )
-    parts.append(charts.table(result, grid_id=grid_id))
+    if result.definition.viz is not Viz.KPI:
+        parts.append(charts.table(result, grid_id=grid_id))
     return html.Div(parts)

@@ -177,6 +177,27 @@ def _check_filters(dataset: Dataset, clauses: list[FilterClause]) -> Issues:
     return issues
 
 
+MAX_CHART_UNITS = 2  # a line or bar chart has a left and a right value axis
+
+
+def measure_unit(measure_type: MeasureType, currency: str | None) -> str:
+    """The unit a measure's values are in, as a person reads it: measures of one unit
+    share a chart axis. Money without a fixed currency is in each row's currency."""
+    match measure_type:
+        case MeasureType.COUNT | MeasureType.INTEGER:
+            return "count"
+        case MeasureType.CURRENCY:
+            return currency or "money"
+        case MeasureType.RATIO:
+            return "percent"
+        case MeasureType.DURATION:
+            return "duration"
+        case MeasureType.DECIMAL:
+            return "number"
+        case _:
+            assert_never(measure_type)
+
+
 def viz_reason(
     dataset: Dataset, viz: Viz, measures: list[str], dimensions: list[str]
 ) -> str | None:
@@ -199,6 +220,14 @@ def _aggregate_viz_reason(
     dims = [known[d] for d in dimensions if d in known]
     has_time = any(x.is_time for x in dims)
     categorical = [x for x in dims if not x.is_time]
+    if viz in (Viz.LINE, Viz.BAR):
+        chosen = [m for m in dataset.measures if m.id in measures]
+        units = list(dict.fromkeys(measure_unit(m.type, m.currency) for m in chosen))
+        if len(units) > MAX_CHART_UNITS:
+            return (
+                f"a {viz.value} chart has two value axes, and these measures are in "
+                f"{len(units)} units ({', '.join(units)}): choose measures of at most two"
+            )
     match viz:
         case Viz.LINE:
             return None if has_time else "a line chart needs the time dimension"

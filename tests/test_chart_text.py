@@ -122,7 +122,7 @@ def test_pie_labels_are_escaped_and_the_template_is_ours() -> None:
     pie = figure.data[0]
     assert list(pie.labels) == [LINK_E, BOLD_E, AMP_E]
     assert list(pie.text) == ["30", "20", "10"]
-    assert pie.hovertemplate == "%{label}: %{text} (%{percent})<extra></extra>"
+    assert pie.hovertemplate == "%{label}: %{text} (%{percent:.1%})<extra></extra>"
 
 
 def test_funnel_step_names_are_escaped() -> None:
@@ -139,14 +139,14 @@ def test_funnel_step_names_are_escaped() -> None:
                                          "150 · 75.0% of first · 25.0% lost"]  # fmt: skip
 
 
-def test_a_currency_from_a_filter_is_escaped_in_ticks_hover_and_kpi() -> None:
-    """A currency filter value is tenant text too: axis suffix, hover money, KPI suffix."""
+def test_a_currency_from_a_filter_is_escaped_in_the_axis_hover_and_kpi() -> None:
+    """A currency filter value is tenant text too: axis title, hover money, KPI suffix."""
     bar = {"dataset": "conversions", "measures": ["revenue"], "dimensions": [{"id": "goal"}],
            "filters": [{"field": "currency", "op": "eq", "value": "<i>"}],
            "date_range": {"preset": "30d"}, "viz": "bar"}  # fmt: skip
     figure = charts.figure(result_of(bar, [(AMP, Decimal("1234.5"))]))
     assert_no_tenant_markup(figure)
-    assert figure.layout.yaxis.ticksuffix == " &lt;i&gt;"
+    assert figure.layout.yaxis.title.text == "Revenue (&lt;i&gt;)"
     assert list(figure.data[0].hovertext) == [f"{AMP_E}<br>Revenue: 1,234.50 &lt;i&gt;"]
     kpi = {**bar, "dimensions": [], "viz": "kpi"}
     indicator = charts.figure(result_of(kpi, [(Decimal("150"),)])).data[0]
