@@ -110,6 +110,10 @@ class BadLayout(InvalidInput):
     """A dashboard layout that cannot be stored."""
 
 
+class BadRetention(InvalidInput):
+    """A tenant's retention setting out of bounds."""
+
+
 class ReportTimeout(UserError):
     status = 504
 

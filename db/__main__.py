@@ -17,7 +17,9 @@ import runtime
 from access import Leaf
 from db import accounts, engines, migrate, seed
 from db.provision import provision_defaults
+from db.retention import MIN_RETENTION_DAYS, set_telemetry_retention
 from db.rollups import refresh_rollups
+from errors import BadRetention
 
 
 def _admin_engine() -> Engine:
@@ -106,6 +108,17 @@ def cmd_provision_defaults(args: argparse.Namespace) -> None:
         print(f"{label}: {', '.join(names) or 'nothing new'}")
 
 
+def cmd_set_retention(args: argparse.Namespace) -> None:
+    _admin_engine()
+    with engines.default().cron.begin() as conn:
+        tenant_id = _tenant_id(conn, args.tenant)
+        try:
+            set_telemetry_retention(conn, tenant_id=tenant_id, days=args.days)
+        except BadRetention as exc:
+            sys.exit(str(exc))
+    print(f"{args.tenant} keeps raw telemetry for {args.days} days")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m db", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -140,6 +153,10 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--tenant", required=True, help="tenant slug")
     d.add_argument("--currency", default="USD", help="currency of valued goals (ISO 4217)")
     d.set_defaults(func=cmd_provision_defaults)
+    k = sub.add_parser("set-retention", help="how many days a tenant keeps raw telemetry")
+    k.add_argument("--tenant", required=True, help="tenant slug")
+    k.add_argument("--days", required=True, type=int, help=f"at least {MIN_RETENTION_DAYS}")
+    k.set_defaults(func=cmd_set_retention)
     return p
 
 

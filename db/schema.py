@@ -35,6 +35,8 @@ tenants = sa.Table(
     sa.Column("slug", sa.Text, nullable=False),
     sa.Column("name", sa.Text, nullable=False),
     _ts("created_at"),
+    # How long raw telemetry is kept (migration 0009; db/retention.py deletes older rows).
+    sa.Column("telemetry_retention_days", sa.Integer, nullable=False),
 )
 
 flows = sa.Table(

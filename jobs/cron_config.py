@@ -8,6 +8,7 @@ from rq import cron
 from jobs.analytics import refresh_analytics
 from jobs.exports import remove_expired_files
 from jobs.queues import EMAIL, MAINTENANCE
+from jobs.retention import expire_old_rows
 from jobs.schedules import deliver_due_schedules
 
 # RefreshInsightsCronJob: hourly, so rollup-backed series lag by at most an hour.
@@ -26,6 +27,15 @@ cron.register(
     interval=600,
     job_timeout=120,
     name="RemoveExpiredExportsCronJob",
+)
+
+# RetentionCronJob: daily at 03:30, delete raw telemetry past each tenant's retention.
+cron.register(
+    expire_old_rows,
+    queue_name=MAINTENANCE,
+    cron="30 3 * * *",
+    job_timeout=3600,
+    name="RetentionCronJob",
 )
 
 # ReportScheduleCronJob: at five past every hour, email the schedules due by then.

@@ -51,7 +51,7 @@ def test_cli_creates_a_tenant_role_and_user_who_can_sign_in(hub: Hub) -> None:
 
 def test_cli_migrate_reports_the_revision(hub: Hub) -> None:
     """migrate is idempotent and says where the schema is."""
-    assert _cli(hub, "migrate").strip() == "schema at revision 0008"
+    assert _cli(hub, "migrate").strip() == "schema at revision 0009"
 
 
 def test_provision_defaults_is_idempotent_and_runnable_reports(hub: Hub) -> None:
@@ -91,3 +91,23 @@ def test_provision_defaults_is_idempotent_and_runnable_reports(hub: Hub) -> None
         result = run_report(validate(definition), tenant_id=tenant, mode=Mode.SAVED,
                             engine=hub.web)  # fmt: skip
         assert result.columns  # a new tenant has no data, but every report runs
+
+
+def test_set_retention_sets_the_days_and_refuses_fewer_than_31(hub: Hub) -> None:
+    """set-retention stores the tenant's telemetry window; below 31 days it exits with the
+    reason and changes nothing."""
+    _cli(hub, "create-tenant", "hooli", "Hooli")
+    assert _cli(hub, "set-retention", "--tenant", "hooli", "--days", "90").strip() == (
+        "hooli keeps raw telemetry for 90 days"
+    )
+    env = {**os.environ, **hub.env, "DATABASE_URL": hub.admin_url}
+    refused = subprocess.run(
+        [sys.executable, "-m", "db", "set-retention", "--tenant", "hooli", "--days", "30"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "days: at least 31 days (30 given)"
+    with hub.cron.connect() as conn:
+        days = conn.scalar(sa.select(s.tenants.c.telemetry_retention_days)
+                           .where(s.tenants.c.slug == "hooli"))  # fmt: skip
+    assert days == 90

@@ -14,6 +14,7 @@ from db import schema as s
 from jobs import queues
 from jobs.analytics import refresh_analytics
 from jobs.exports import remove_expired_files
+from jobs.retention import expire_old_rows
 from jobs.schedules import deliver_due_schedules
 from tests.conftest import Hub
 
@@ -69,14 +70,19 @@ def test_refresh_job_runs_on_a_real_worker(hub: Hub) -> None:
 
 def test_cron_config_registers_the_hub_jobs(hub: Hub) -> None:
     """RefreshInsightsCronJob runs at minute 0 of every hour; expired exports are swept
-    every ten minutes; both on the maintenance queue. ReportScheduleCronJob emails at
-    minute 5 of every hour from the email queue."""
+    every ten minutes; RetentionCronJob runs daily at 03:30; all on the maintenance queue.
+    ReportScheduleCronJob emails at minute 5 of every hour from the email queue."""
     scheduler = CronScheduler(connection=hub.redis)
     scheduler.load_config_from_file("jobs.cron_config")
     jobs = {job.name: job for job in scheduler.get_jobs()}
     assert set(jobs) == {
-        "RefreshInsightsCronJob", "RemoveExpiredExportsCronJob", "ReportScheduleCronJob"
+        "RefreshInsightsCronJob", "RemoveExpiredExportsCronJob", "ReportScheduleCronJob",
+        "RetentionCronJob",
     }  # fmt: skip
+    retention = jobs["RetentionCronJob"]
+    assert (retention.cron, retention.queue_name, retention.func) == (
+        "30 3 * * *", queues.MAINTENANCE, expire_old_rows
+    )  # fmt: skip
     schedules = jobs["ReportScheduleCronJob"]
     assert (schedules.cron, schedules.queue_name, schedules.func) == (
         "5 * * * *", queues.EMAIL, deliver_due_schedules

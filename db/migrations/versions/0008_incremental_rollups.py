@@ -372,12 +372,28 @@ $$;
     )
 
 
-def _rebuild_function() -> str:
-    """ins_rebuild_analytics(): every rollup recomputed from its base table."""
+# Migration 0009's retention deletes a tenant's oldest raw telemetry by whole UTC days:
+# a rebuild then recomputes the telemetry rollups from the tenant's oldest remaining
+# event's day on, and keeps the days before it (their raw rows are gone).
+OLDEST_EVENT_DAY = """(SELECT (min(e.occurred_at) AT TIME ZONE 'UTC')::date
+        FROM ins_telemetry_events e WHERE e.tenant_id = r.tenant_id)"""
+
+
+def _rebuild_function(*, keeps_deleted_days: bool = False) -> str:
+    """ins_rebuild_analytics(): every rollup recomputed from its base table; with
+    `keeps_deleted_days` (0009), the telemetry rollups only from each tenant's oldest
+    remaining event on, so days whose raw events retention deleted keep their aggregates
+    (a tenant without events keeps all its days)."""
     fills = []
     for r in ROLLUPS:
         if r.name == CUSTOMER_BITS:
             fills.append(_customers("", "b.time < new_through::timestamp AT TIME ZONE 'UTC'"))
+        if keeps_deleted_days and r.base == "ins_telemetry_events":
+            fills.append(
+                f"DELETE FROM rollup.{r.name} r WHERE r.day >= {OLDEST_EVENT_DAY};\n"
+                f"    {_fill(r, join='', where=_bound(r))};"
+            )
+            continue
         fills.append(f"TRUNCATE rollup.{r.name};\n    {_fill(r, join='', where=_bound(r))};")
     body = "\n    ".join(fills)
     return (
