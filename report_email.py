@@ -15,7 +15,10 @@ from html import escape
 import permissions
 from datasets.describe import describe
 from datasets.formatting import format_rows
+from datasets.freshness import describe_freshness
+from datasets.registry import DATASETS
 from datasets.run import Result
+from db import engines
 from db.reports import SavedReport
 from db.schedules import Schedule
 from export_formats import csv_chunks, filename
@@ -44,6 +47,12 @@ def _rows_note(result: Result) -> str:
 def _summary_rows(result: Result) -> list[list[str]]:
     """The display text of the rows the email shows (not of all 5000)."""
     return format_rows(result.frame.head(SUMMARY_ROWS), result.columns)
+
+
+def _freshness(result: Result) -> list[str]:
+    """The dataset's freshness line and its caveats, as on the report page."""
+    line, notes = describe_freshness(DATASETS[result.definition.dataset], engines.default().cron)
+    return [line, *notes]
 
 
 def html_summary(report: SavedReport, schedule: Schedule, result: Result) -> str:
@@ -78,7 +87,11 @@ def html_summary(report: SavedReport, schedule: Schedule, result: Result) -> str
         "</table>"
         f"{table}<p style='color:#4b5563;font-size:13px'>{escape(_rows_note(result))} "
         f"Data {result.as_of}. {escape(schedule.describe())}.</p>"
-        "</body></html>"
+        + "".join(
+            f"<p style='color:#4b5563;font-size:13px'>{escape(line)}</p>"
+            for line in _freshness(result)
+        )
+        + "</body></html>"
     )
 
 
@@ -88,6 +101,7 @@ def plain_summary(report: SavedReport, schedule: Schedule, result: Result) -> st
     lines += ["", " | ".join(c.label for c in result.columns)]
     lines += [" | ".join(row) for row in _summary_rows(result)]
     lines += ["", _rows_note(result), f"Data {result.as_of}.", schedule.describe() + "."]
+    lines += _freshness(result)
     return "\n".join(lines)
 
 

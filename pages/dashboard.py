@@ -23,6 +23,7 @@ from dash import ALL, MATCH, Input, Output, callback, dcc, html, no_update
 import permissions
 from access import HubUser, Leaf
 from components import charts, dashboard, shell
+from components.freshness_note import freshness_note
 from components.report_view import run_summary
 from datasets.model import Mode, Viz
 from datasets.pulse import DEFAULT_RANGE, RANGES, pulse
@@ -139,7 +140,7 @@ def render_card(body: dict[str, Any], _tick: int | None, refreshes: int | None) 
         height = 150 if result.definition.viz is Viz.KPI else 280
         figure = charts.figure(result, outcome.previous).update_layout(height=height)
         chart = dcc.Graph(figure=figure, config={"displaylogo": False, "responsive": True})
-    return html.Div([chart, run_summary(result)])
+    return html.Div([chart, run_summary(result), freshness_note(result.definition.dataset)])
 
 
 @callback(

@@ -15,6 +15,7 @@ import permissions
 from access import HubUser
 from components import ids, schedule_form
 from components.export_controls import export_controls
+from components.freshness_note import freshness_note
 from components.pin_control import pin_button
 from components.report_view import open_report, render_result
 from datasets.model import Mode
@@ -29,6 +30,7 @@ dash.register_page(
 
 REFRESH = "report-refresh"
 BODY = "report-body"
+FRESHNESS = "report-freshness"
 
 
 def _may_manage(user: HubUser, report: SavedReport) -> bool:
@@ -78,7 +80,12 @@ def _body(user: HubUser, report: SavedReport, *, refresh: bool = False) -> html.
         text = "; ".join(f"{path}: {message}" for path, message in outcome.issues)
         return dbc.Alert(f"This report cannot run: {text}", color="danger",
                          id="hub-report-error")  # fmt: skip
-    return render_result(outcome.result, outcome.previous)
+    return html.Div(
+        [
+            render_result(outcome.result, outcome.previous),
+            freshness_note(outcome.result.definition.dataset, note_id=FRESHNESS),
+        ]
+    )
 
 
 def _schedule_parts(user: HubUser, report: SavedReport, open_schedule: bool) -> list[Any]:

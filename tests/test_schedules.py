@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from rq import Queue
 
 import config
+from datasets.freshness import freshness
+from datasets.registry import DATASETS
 from db import schema as s
 from db.schedules import Schedule, get_schedule, is_due, parse_schedule, save_schedule
 from errors import BadSchedule
@@ -232,6 +234,12 @@ def test_due_schedules_are_emailed_once_and_a_broken_report_does_not_stop_the_ba
     plain = message.get_body(preferencelist=("plain",)).get_content()
     assert f"Data as of {as_of} UTC." in plain.splitlines()
     assert f"{NOW:%H:%M}" <= as_of <= f"{dt.datetime.now(dt.UTC):%H:%M}"
+    with hub.admin.connect() as conn:
+        refreshed = conn.scalar(sa.select(s.rollups_through.c.refreshed_at))
+    line = freshness(DATASETS["conversions"], refreshed, now=dt.datetime.now(dt.UTC))
+    assert line.startswith("Conversions: real time for today;")
+    assert f"<p style='color:#4b5563;font-size:13px'>{line}</p>" in html
+    assert line in plain.splitlines()
     (attachment,) = message.iter_attachments()
     assert attachment.get_filename() == f"mail-conversions-by-channel-{TODAY.isoformat()}.csv"
     rows = list(csv.reader(io.StringIO(attachment.get_content())))
