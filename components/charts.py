@@ -45,11 +45,12 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#0
 OTHER_COLOR = "#8C8C8C"
 MAX_PIE_SLICES = 8  # more fold into "Other"
 MAX_SERIES = 8  # lines or bar groups per chart, "Other" included: one colour each
-MAX_TIME_TICKS = 8  # labelled periods on a time axis; fits a half-width card
+MAX_TIME_TICKS = 6  # labelled periods on a time axis: unrotated on a half-width card
 # The Plotly toolbar covers the legend and adds a dozen tab stops: off everywhere
 # (assets/charts.css hides it also where a page passes its own config).
 GRAPH_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True}
 PERIOD_TITLES = {Grain.DAY: "Day", Grain.WEEK: "Week (from Monday)", Grain.MONTH: "Month"}
+PERIOD_DAYS = {Grain.DAY: 1, Grain.WEEK: 7, Grain.MONTH: 30}  # roughly, to pad a time axis
 
 _AXIS = {"gridcolor": "#eef0f3", "linecolor": "#ced4da", "zeroline": False, "automargin": True,
          "title": {"font": {"size": 12, "color": "#495057"}}}  # fmt: skip
@@ -134,7 +135,8 @@ def _value_axis(measures: list[Column], rows: list[Row]) -> _Axis:
     labels = ", ".join(m.label for m in measures)
 
     def titled(unit: str | None, **ticks: Any) -> dict[str, Any]:
-        return {"title": {"text": f"{labels} ({unit})" if unit else labels}, **ticks}
+        text = f"{labels} ({unit})" if unit else labels
+        return {"title": {"text": text}, "rangemode": "tozero", **ticks}
 
     match MeasureType(first.type):
         case MeasureType.COUNT | MeasureType.INTEGER:
@@ -170,8 +172,13 @@ def _axes_layout(axes: dict[str, _Axis]) -> dict[str, Any]:
     layout = {"yaxis": axes["y"].layout}
     if "y2" in axes:
         layout["yaxis2"] = {**axes["y2"].layout, "overlaying": "y", "side": "right",
-                            "showgrid": False}  # fmt: skip
+                            "tickmode": "auto", "showgrid": False}  # fmt: skip
     return layout
+
+
+def _instant(period: Any) -> dt.datetime:
+    """A time bucket (a date, or a pandas Timestamp) as the midnight it starts."""
+    return pd.Timestamp(period).to_pydatetime()
 
 
 def _partial_note(result: Result, time: Column, last: Any) -> str | None:
@@ -278,6 +285,11 @@ def _xy_figure(result: Result, kind: Viz) -> go.Figure:
     if is_time:
         values = periods if kind is Viz.LINE else [labels[p] for p in periods]
         xaxis.update(_time_ticks(values, list(labels.values()), note))
+    if is_time and kind is Viz.LINE:
+        # Half a period either side, as bars have: the first and last ticks' labels (the
+        # last with its note) stay inside the plot, where Plotly would hide them.
+        pad = dt.timedelta(days=PERIOD_DAYS[x.grain or Grain.DAY] / 2)
+        xaxis["range"] = [_instant(periods[0]) - pad, _instant(periods[-1]) + pad]
     if kind is Viz.BAR:
         xaxis["type"] = "category"  # "2026" or "2026-11" are names here, not numbers or dates
     figure.update_layout(template="hub", xaxis=xaxis, **_axes_layout(axes))
@@ -355,11 +367,12 @@ def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str]]:
 def _pie_figure(result: Result) -> go.Figure:
     labels, values, texts = _pie_slices(result)
     figure = go.Figure(
-        go.Pie(labels=labels, values=values, text=texts, hole=0.45, sort=False, automargin=True,
-               texttemplate="%{label}<br>%{percent:.1%}",
+        # Names in the legend, shares inside: long names outside the slices left the card.
+        go.Pie(labels=labels, values=values, text=texts, hole=0.45, sort=False,
+               textposition="inside", texttemplate="%{percent:.1%}",
                hovertemplate="%{label}: %{text} (%{percent:.1%})<extra></extra>")
     )  # fmt: skip
-    figure.update_layout(template="hub", showlegend=len(labels) <= MAX_PIE_SLICES)
+    figure.update_layout(template="hub", showlegend=True)
     return figure
 
 
@@ -409,7 +422,8 @@ def _funnel_figure(result: Result) -> go.Figure:
     ]
     figure = go.Figure(
         go.Funnel(y=[r["step"] for r in rows], x=[int(r["reached"]) for r in rows], text=texts,
-                  textinfo="text", hoverinfo="text", marker={"color": PALETTE[0]})
+                  textinfo="text", textposition="inside", hoverinfo="text",
+                  marker={"color": PALETTE[0]})
     )  # fmt: skip
     figure.update_layout(template="hub")
     return figure
