@@ -88,14 +88,20 @@ def _body(user: HubUser, report: SavedReport, *, refresh: bool = False) -> html.
     )
 
 
-def _schedule_parts(user: HubUser, report: SavedReport, open_schedule: bool) -> list[Any]:
-    """The schedule status line and dialog, for users who may manage schedules."""
+def _manager_parts(user: HubUser, report: SavedReport, open_schedule: bool) -> list[Any]:
+    """The schedule status line, the schedule dialog and the delete confirmation, only
+    for users who may manage the report: their callbacks would refuse anyone else, and
+    Dash fires them as the page's components arrive."""
     if not _may_manage(user, report):
-        return [None, None]
+        return [None, None, None]
     schedule = schedule_form.current_schedule(user, report.id)
     status = html.P(schedule_form.status_text(schedule), id=schedule_form.STATUS,
                     className="small text-body-secondary mb-3")  # fmt: skip
-    return [status, schedule_form.schedule_modal(schedule, is_open=open_schedule)]
+    return [
+        status,
+        schedule_form.schedule_modal(schedule, is_open=open_schedule),
+        _delete_modal(report),
+    ]
 
 
 def layout(report_id: str = "", schedule: str = "", **_query: str) -> html.Div:
@@ -104,7 +110,9 @@ def layout(report_id: str = "", schedule: str = "", **_query: str) -> html.Div:
         return opened
     user, report = opened
     dataset = DATASETS.get(str(report.definition.get("dataset")))
-    status, schedule_dialog = _schedule_parts(user, report, open_schedule=schedule == "1")
+    status, schedule_dialog, delete_dialog = _manager_parts(
+        user, report, open_schedule=schedule == "1"
+    )
     return html.Div(
         [
             dcc.Store(id=ids.REPORT_ID, data=report.id),
@@ -123,7 +131,7 @@ def layout(report_id: str = "", schedule: str = "", **_query: str) -> html.Div:
             ),
             status,
             dbc.Card(dbc.CardBody(dcc.Loading(html.Div(_body(user, report), id=BODY)))),
-            _delete_modal(report),
+            delete_dialog,
             schedule_dialog,
         ],
         id="hub-report",
