@@ -114,6 +114,10 @@ class BadRetention(InvalidInput):
     """A tenant's retention setting out of bounds."""
 
 
+class BadEventFilter(InvalidInput):
+    """Event Explorer filters from a URL that cannot be applied."""
+
+
 class ReportTimeout(UserError):
     status = 504
 
