@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 import urllib.request
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from jobs import queues
 
 BIN = Path(sys.executable).parent
 KEEP_ALIVE_SECONDS = 75  # longer than a proxy's idle timeout; see web_argv()
+# The embedded demo's sender, so its scheduled emails reach the Outbox out of the box.
+DEMO_MAILER_FROM = "reports@hub.localhost"
 
 
 @dataclass
@@ -159,7 +162,16 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+def default_demo_sender(env: MutableMapping[str, str]) -> None:
+    """The embedded demo (no DATABASE_URL) sends as DEMO_MAILER_FROM unless MAILER_FROM
+    is set: without a sender no scheduled email would ever go out. A real deployment
+    names its own sender."""
+    if not env.get("DATABASE_URL") and not env.get("MAILER_FROM"):
+        env["MAILER_FROM"] = DEMO_MAILER_FROM
+
+
 def main() -> None:
+    default_demo_sender(os.environ)
     settings = config.load()
     settings.hub_home.mkdir(parents=True, exist_ok=True)
     os.environ["HUB_HOME"] = str(settings.hub_home)

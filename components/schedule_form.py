@@ -13,6 +13,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, html, no_update
 
+import mailer
 import permissions
 from access import HubUser
 from components import ids
@@ -33,6 +34,7 @@ REMOVE = "schedule-remove"
 CANCEL = "schedule-cancel"
 STATUS = "report-schedule-status"
 FEEDBACK = "schedule-feedback"
+DIALOG_PROBLEM = "schedule-delivery-problem"
 FIELDS = ("frequency", "hour", "weekday", "recipients")
 
 
@@ -40,11 +42,23 @@ def error_slot(field: str) -> str:
     return f"schedule-error-{field}"
 
 
-def status_text(schedule: Schedule | None) -> str:
+def status_text(schedule: Schedule | None, problem: str | None) -> str:
+    """The schedule in a line; with a delivery problem (mailer.delivery_problem) it never
+    claims that anything is emailed."""
     if schedule is None:
         return "Not emailed. Use Schedule to send it on a cadence."
     sent = f"; last sent {schedule.last_sent_on.isoformat()}" if schedule.last_sent_on else ""
+    if problem:
+        return (f"Set to email {schedule.sent_to()}{sent}, but nothing is sent until mail "
+                "is configured.")  # fmt: skip
     return f"Emailed {schedule.sent_to()}{sent}."
+
+
+def delivery_alert(problem: str | None, alert_id: str) -> dbc.Alert | None:
+    """Why scheduled emails cannot go out and what to set, or nothing when they can."""
+    if problem is None:
+        return None
+    return dbc.Alert(problem, color="warning", id=alert_id, className="small py-2")
 
 
 def schedule_button() -> dbc.Button:
@@ -89,6 +103,7 @@ def schedule_modal(schedule: Schedule | None, *, is_open: bool = False) -> dbc.M
         [
             dbc.ModalHeader(dbc.ModalTitle("Email this report")),
             dbc.ModalBody([
+                delivery_alert(mailer.delivery_problem(), DIALOG_PROBLEM),
                 html.P("Recipients get a summary of the report in the email and every row "
                        "(up to 5000) as a CSV attachment.", className="text-body-secondary"),
                 *form,
@@ -166,7 +181,7 @@ def save(
         return (True, no_update, no_update, "", *(errors[f] for f in FIELDS))
     saved = store_schedule(engines.default().web, tenant_id=user.tenant_id, user_id=user.id,
                            schedule=schedule)  # fmt: skip
-    return (False, status_text(saved), {}, "", *("" for _ in FIELDS))
+    return (False, status_text(saved, mailer.delivery_problem()), {}, "", *("" for _ in FIELDS))
 
 
 @callback(
@@ -182,7 +197,7 @@ def remove(clicks: int | None, report_id: int) -> tuple[Any, ...]:
     if not clicks:
         return no_update, no_update, no_update
     remove_schedule(engines.default().web, tenant_id=user.tenant_id, report_id=report_id)
-    return False, status_text(None), {"display": "none"}
+    return False, status_text(None, None), {"display": "none"}
 
 
 def current_schedule(user: HubUser, report_id: int) -> Schedule | None:

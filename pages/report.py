@@ -11,6 +11,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
+import mailer
 import permissions
 from access import HubUser
 from components import ids, schedule_form
@@ -31,6 +32,7 @@ dash.register_page(
 REFRESH = "report-refresh"
 BODY = "report-body"
 FRESHNESS = "report-freshness"
+DELIVERY_PROBLEM = "report-delivery-problem"
 
 
 def _may_manage(user: HubUser, report: SavedReport) -> bool:
@@ -94,9 +96,12 @@ def _manager_parts(user: HubUser, report: SavedReport, open_schedule: bool) -> l
     Dash fires them as the page's components arrive."""
     if not _may_manage(user, report):
         return [None, None, None]
-    schedule = schedule_form.current_schedule(user, report.id)
-    status = html.P(schedule_form.status_text(schedule), id=schedule_form.STATUS,
-                    className="small text-body-secondary mb-3")  # fmt: skip
+    schedule, problem = schedule_form.current_schedule(user, report.id), mailer.delivery_problem()
+    status = html.Div([
+        schedule_form.delivery_alert(problem, DELIVERY_PROBLEM),
+        html.P(schedule_form.status_text(schedule, problem), id=schedule_form.STATUS,
+               className="small text-body-secondary mb-3"),
+    ])  # fmt: skip
     return [
         status,
         schedule_form.schedule_modal(schedule, is_open=open_schedule),

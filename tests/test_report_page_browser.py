@@ -54,5 +54,38 @@ def test_the_viewer_sees_the_report_freshness_and_caveats_without_an_error_toast
     assert "The rollup keeps the last 90 UTC days" in note.text  # fmt: skip
     # dbc.Toast leaves the page while closed, and is shown when a callback is refused.
     assert not [t for t in driver.find_elements(By.ID, "hub-error-toast") if t.is_displayed()]
-    for absent in ("report-delete-confirm", "report-duplicate", "report-schedule"):
+    for absent in (
+        "report-delete-confirm",
+        "report-duplicate",
+        "report-schedule",
+        "report-delivery-problem",
+    ):
         assert not driver.find_elements(By.ID, absent), absent
+
+
+PROBLEM = ("Scheduled emails are not being sent: no sender address is configured. Set "
+           "MAILER_FROM (for example reports@your-company.example) and restart the hub; "
+           "without SMTP_URL, emails go to the Outbox page.")  # fmt: skip
+
+
+def test_without_a_sender_the_page_and_dialog_say_mail_is_not_configured(
+    hub: Hub, base_url: str, driver: webdriver.Chrome, report: int
+) -> None:
+    """With no MAILER_FROM the report page and the Schedule dialog name what to set, and a
+    saved schedule never claims to be emailed."""
+    browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
+    driver.get(f"{base_url}/admin/analytics/reports/{report}?schedule=1")
+    browser.wait_for(driver, "#report-schedule-modal #schedule-recipients")
+    assert driver.find_element(By.ID, "schedule-delivery-problem").text == PROBLEM
+    assert driver.find_element(By.ID, "report-delivery-problem").get_attribute(
+        "textContent") == PROBLEM  # fmt: skip
+    driver.find_element(By.ID, "schedule-recipients").send_keys("ann@acme.example")
+    driver.find_element(By.ID, "schedule-save").click()
+    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "report-schedule-status").text
+        == "Set to email daily at 07:00 UTC to 1 recipient, but nothing is sent until mail is "
+        "configured.")  # fmt: skip
+    assert driver.find_element(By.ID, "report-delivery-problem").text == PROBLEM
+    with hub.cron.connect() as conn:
+        t = s.report_schedules
+        assert conn.scalar(sa.select(t.c.recipients).where(t.c.report_id == report)) == [
+            "ann@acme.example"]  # fmt: skip

@@ -28,6 +28,14 @@ DEFINITION = {"dataset": "chat", "measures": ["conversations", "engaged"],
               "date_range": {"preset": "30d"}, "viz": "line"}  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def base_url(hub: Hub, hub_logs: Path) -> Iterator[str]:
+    """The hub with a sender configured, as `make run` configures the demo (the report
+    page's tests cover an unconfigured one)."""
+    with browser.running_hub({**hub.env, "MAILER_FROM": "reports@hub.example"}, hub_logs) as base:
+        yield base
+
+
 @pytest.fixture
 def report(hub: Hub) -> Iterator[int]:
     acme = hub.tenant_id("acme")
