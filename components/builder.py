@@ -29,7 +29,7 @@ from access import HubUser, Leaf
 from components import builder_form as form
 from components import ids
 from components.report_view import render_result
-from datasets.model import Operator
+from datasets.model import Dataset, Filter, Operator
 from datasets.registry import DATASETS, dataset_named
 from datasets.suggest import suggest
 from db import engines
@@ -38,6 +38,23 @@ from db.flows import list_flows
 # Issue paths (their first segment) -> the control whose error slot shows them.
 ERROR_SLOTS = ("dataset", "measures", "dimensions", "filters", "date_range", "viz", "flow_id")
 SAVE_SLOTS = ("name",)
+
+
+# Shown by assets/builder_failures.js when a request fails: "<id>-text" says what failed,
+# "<id>-retry" sends it again; the preview frame is dimmed under the stale badge.
+PREVIEW_FAILURE = "builder-preview-failure"
+SAVE_FAILURE = "builder-save-failure"
+PREVIEW_FRAME = "builder-preview-frame"
+STALE_BADGE = "builder-stale-badge"
+RETRY = "builder-retry"  # set to a new value by the preview's Retry: re-reads the controls
+
+
+def _failure(slot: str) -> html.Div:
+    return html.Div([
+        html.Span(id=f"{slot}-text", className="me-2"),
+        dbc.Button("Retry", id=f"{slot}-retry", size="sm", color="danger", outline=True),
+    ], id=slot, role="alert", hidden=True,
+       className="alert alert-danger py-2 small mt-2 mb-2")  # fmt: skip
 
 
 def _label(text: str, for_id: str) -> dbc.Label:
@@ -99,6 +116,7 @@ def layout(
                      options=[{"label": label, "value": v} for v, label in form.RANGES]),
         dcc.DatePickerRange(id=ids.B_DATES, start_date=state["start"], end_date=state["end"],
                             display_format="YYYY-MM-DD", className="mt-2",
+                            first_day_of_week=1, max_date_allowed=form.today_utc(),
                             style={"display": "block" if is_custom else "none"}),
         _error("date_range"),
         _label("Visualization", ids.B_VIZ),
@@ -119,6 +137,7 @@ def layout(
                        title="Save (Ctrl+S)"),
             html.Span(id=ids.B_SAVE_FEEDBACK, className="ms-2 small text-danger"),
         ]),
+        _failure(SAVE_FAILURE),
     ]))  # fmt: skip
     return html.Div([
         dcc.Store(id=ids.B_REPORT_ID, data=report_id),
@@ -126,6 +145,7 @@ def layout(
         dcc.Store(id=ids.B_DEBOUNCED),
         dcc.Store(id=ids.B_DIRTY, data=False),
         dcc.Store(id=ids.B_SAVED_URL),
+        dcc.Store(id=RETRY),
         html.Div([
             html.Div(html.A("← Analytics", href="/admin/analytics"), className="small"),
             html.H1(heading, className="h3 mb-3"),
@@ -134,11 +154,19 @@ def layout(
             dbc.Col([controls, save], lg=4),
             dbc.Col(dbc.Card([
                 dbc.CardHeader(html.Div([
-                    html.H2("Preview", className="h6 mb-0"),
+                    html.H2(["Preview", html.Span("Not up to date", id=STALE_BADGE,
+                                                  className="badge text-bg-warning ms-2",
+                                                  hidden=True)],
+                            className="h6 mb-0"),
                     dbc.Button("Run (Ctrl+Enter)", id=ids.B_RUN, size="sm", color="secondary",
                                outline=True),
                 ], className="d-flex justify-content-between align-items-center")),
-                dbc.CardBody(dcc.Loading(html.Div(id=ids.B_PREVIEW), type="dot", delay_show=300)),
+                dbc.CardBody([
+                    _failure(PREVIEW_FAILURE),
+                    html.Div(dcc.Loading(html.Div(id=ids.B_PREVIEW), type="dot",
+                                         delay_show=300),
+                             id=PREVIEW_FRAME, className="hub-preview-frame"),
+                ]),
             ]), lg=8),
         ]),
     ], id="hub-builder")  # fmt: skip
@@ -171,11 +199,11 @@ def change_dataset(dataset_id: str) -> tuple:
     Output(ids.B_DEFINITION, "data"), Output(ids.B_DIMENSIONS, "value", allow_duplicate=True),
     Output(ids.B_NOTE, "children"), Output(ids.B_GRAIN_BOX, "hidden"),
     Output(ids.B_VIZ, "options"), Output(ids.B_VIZ, "value", allow_duplicate=True),
-    Output(ids.B_DATES, "style"),
+    Output(ids.B_DATES, "style"), Output(ids.b_filter("note", ALL), "children"),
     Input(ids.B_DATASET, "value"), Input(ids.B_MEASURES, "value"),
     Input(ids.B_DIMENSIONS, "value"), Input(ids.B_GRAIN, "value"), Input(ids.B_RANGE, "value"),
     Input(ids.B_DATES, "start_date"), Input(ids.B_DATES, "end_date"), Input(ids.B_VIZ, "value"),
-    Input(ids.B_FLOW, "value"),
+    Input(ids.B_FLOW, "value"), Input(RETRY, "data"),
     Input(ids.b_filter("field", ALL), "value"), Input(ids.b_filter("op", ALL), "value"),
     Input(ids.b_filter("value", ALL), "value"), Input(ids.b_filter("value2", ALL), "value"),
     prevent_initial_call="initial_duplicate",
@@ -183,8 +211,9 @@ def change_dataset(dataset_id: str) -> tuple:
 def describe_definition(dataset_id: str, measures: list[str] | None, dims: list[str] | None,
                         grain: str | None, range_choice: str, start: str | None,
                         end: str | None, viz: str | None, flow_id: int | None,
-                        *_filters: list[Any]) -> tuple:  # fmt: skip
-    """The controls as one definition; keeps the viz among those that fit."""
+                        _retry: int | None, *_filters: list[Any]) -> tuple:  # fmt: skip
+    """The controls as one definition (again on Retry); keeps the viz among those that
+    fit."""
     _user()
     rows = _filter_rows()
     definition, dims_now, note = form.assemble(
@@ -199,7 +228,15 @@ def describe_definition(dataset_id: str, measures: list[str] | None, dims: list[
     definition["viz"] = chosen
     return (definition, dims_now if dims_now != (dims or []) else no_update, note,
             "time" not in dims_now, options, chosen if chosen != viz else no_update,
-            {"display": "block" if range_choice == form.CUSTOM else "none"})  # fmt: skip
+            {"display": "block" if range_choice == form.CUSTOM else "none"},
+            _notes_in_output_order(dataset_id, rows))  # fmt: skip
+
+
+def _notes_in_output_order(dataset_id: str, rows: list[dict[str, Any]]) -> list:
+    """Each filter row's note, in the order Dash lists the rows' note outputs."""
+    indexes = sorted(item["id"]["index"] for item in ctx.outputs_list[-1])
+    notes = dict(zip(indexes, form.row_notes(dataset_id, rows), strict=True))
+    return [notes[item["id"]["index"]] for item in ctx.outputs_list[-1]]
 
 
 def _filter_rows() -> list[dict[str, Any]]:
@@ -240,12 +277,21 @@ def refresh_preview(_debounced: Any, _run: int | None, definition: dict | None) 
     if not definition:
         return (no_update,) * (1 + len(ERROR_SLOTS))
     outcome = reporting.preview(definition, user)
+    if _waits_for_flow(outcome.issues, definition) and ctx.triggered_id != ids.B_RUN:
+        prompt = dbc.Alert("Choose the flow to follow to see its funnel.", color="light",
+                           className="mb-0", id="hub-preview-blocked")  # fmt: skip
+        return (prompt, *(None for _ in ERROR_SLOTS))
     errors = _errors_by_slot(outcome.issues, ERROR_SLOTS)
     if outcome.result is None:
         body = dbc.Alert("Fix the highlighted fields to see a preview.", color="light",
                          className="mb-0", id="hub-preview-blocked")  # fmt: skip
         return (body, *errors)
     return (render_result(outcome.result, outcome.previous), *errors)
+
+
+def _waits_for_flow(issues: tuple[tuple[str, str], ...], definition: dict) -> bool:
+    """Only the flow is missing: a prompt, not an error, until Run is pressed."""
+    return "flow_id" not in definition and [p for p, _ in issues] == ["flow_id"]
 
 
 def _errors_by_slot(issues: tuple[tuple[str, str], ...], slots: tuple[str, ...]) -> list:
@@ -301,9 +347,13 @@ def fit_operators_to_field(field: str | None, dataset_id: str) -> tuple:
 )  # fmt: skip
 def fit_value_to_operator(op: str | None, field: str | None, dataset_id: str) -> list:
     """The field and operator decide the value input: a list, a number, two, or text."""
-    _user()
-    spec = form.filter_spec(dataset_named(dataset_id), field)
-    return form.value_control(ctx.triggered_id["index"], spec, op, None)
+    user = _user()
+    dataset = dataset_named(dataset_id)
+    spec = form.filter_spec(dataset, field)
+    control = form.value_control(ctx.triggered_id["index"], spec, op, None)
+    if isinstance(control[0], dcc.Dropdown):  # suggestions show before typing
+        control[0].options = _suggestions(user, dataset, spec, "", None) or []
+    return control
 
 
 @callback(
@@ -318,11 +368,20 @@ def suggest_values(search: str | None, selected: Any, field: str | None,
     """Values from the tenant's own data as the user types, most frequent first."""
     user = _user()
     dataset = dataset_named(dataset_id)
-    spec = form.filter_spec(dataset, field)
+    found = _suggestions(user, dataset, form.filter_spec(dataset, field), search or "", selected)
+    return no_update if found is None else found
+
+
+def _suggestions(user: HubUser, dataset: Dataset, spec: Filter | None, search: str,
+                 selected: Any) -> list[dict[str, Any]] | None:  # fmt: skip
+    """Options with their counts over the last 90 days, most frequent first, plus the
+    values already chosen; None when the field offers no suggestions to this user."""
     if spec is None or not spec.suggest or not permissions.may_read_dataset(user, dataset.id):
-        return no_update
-    found = suggest(dataset, spec, search or "", tenant_id=user.tenant_id)
-    options = [{"label": str(v["label"]), "value": v["value"]} for v in found]
+        return None
+    found = suggest(dataset, spec, search, tenant_id=user.tenant_id)
+    options = [{"label": html.Span([str(v["label"]),
+                                    html.Span(f"{v['count']:,}", className="text-muted ms-2")]),
+                "search": str(v["label"]), "value": v["value"]} for v in found]  # fmt: skip
     kept = selected if isinstance(selected, list) else ([] if selected is None else [selected])
     known = {o["value"] for o in options}
     return [*options, *({"label": str(v), "value": v} for v in kept if v not in known)]

@@ -53,11 +53,18 @@ def dataset_options(user: HubUser) -> list[dict[str, Any]]:
     return [{"label": d.label, "value": d.id, "title": d.description} for d in datasets_for(user)]
 
 
+def today_utc() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def measure_label(label: str, word: str) -> str:
+    """The measure's name and its type, without doubled brackets: "Cost (USD) · money"."""
+    return f"{label} · {word}" if label.endswith(")") else f"{label} ({word})"
+
+
 def measure_options(dataset: Dataset) -> list[dict[str, Any]]:
-    return [
-        {"label": f"{m.label} ({TYPE_WORDS[m.type]})", "value": m.id, "title": m.description}
-        for m in dataset.measures
-    ]
+    return [{"label": measure_label(m.label, TYPE_WORDS[m.type]), "value": m.id,
+             "title": m.description} for m in dataset.measures]  # fmt: skip
 
 
 def dimension_options(dataset: Dataset) -> list[dict[str, Any]]:
@@ -119,7 +126,7 @@ def filter_row(dataset: Dataset, index: int, clause: dict[str, Any] | None = Non
     clause = clause or {}
     spec = filter_spec(dataset, clause.get("field"))
     ops = sorted(spec.operators, key=list(Operator).index) if spec else []
-    return html.Div(
+    return html.Div([html.Div(
         [
             dcc.Dropdown(id=ids.b_filter("field", index), value=clause.get("field"),
                          options=[{"label": f.label, "value": f.field} for f in dataset.filters],
@@ -133,9 +140,9 @@ def filter_row(dataset: Dataset, index: int, clause: dict[str, Any] | None = Non
             dbc.Button("Remove", id=ids.b_filter("remove", index), color="link", size="sm",
                        title="Remove this filter", className="text-danger"),
         ],
-        id=ids.b_filter("row", index),
-        className="hub-filter-row d-flex gap-2 align-items-center mb-2",
-    )  # fmt: skip
+        className="hub-filter-row d-flex gap-2 align-items-center",
+    ), html.Div(id=ids.b_filter("note", index), className="form-text text-warning")],
+        id=ids.b_filter("row", index), className="mb-2")  # fmt: skip
 
 
 def _filter_value(spec: Filter, op: Operator, value: Any, value2: Any) -> Any:
@@ -146,17 +153,27 @@ def _filter_value(spec: Filter, op: Operator, value: Any, value2: Any) -> Any:
     return value
 
 
+def _clause(dataset: Dataset, row: dict[str, Any]) -> dict[str, Any] | None:
+    """The filter a row describes, or None while it is unfinished."""
+    spec = filter_spec(dataset, row.get("field"))
+    if spec is None or not row.get("op"):
+        return None
+    value = _filter_value(spec, Operator(row["op"]), row.get("value"), row.get("value2"))
+    if value in (None, "", []) or (isinstance(value, list) and None in value):
+        return None
+    return {"field": spec.field, "op": row["op"], "value": value}
+
+
 def _filters(dataset: Dataset, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for row in rows:
-        spec = filter_spec(dataset, row.get("field"))
-        if spec is None or not row.get("op"):
-            continue
-        value = _filter_value(spec, Operator(row["op"]), row.get("value"), row.get("value2"))
-        if value in (None, "", []) or (isinstance(value, list) and None in value):
-            continue  # an unfinished row is not a filter yet
-        out.append({"field": spec.field, "op": row["op"], "value": value})
-    return out
+    return [c for row in rows if (c := _clause(dataset, row)) is not None]
+
+
+def row_notes(dataset_id: str, rows: list[dict[str, Any]]) -> list[str | None]:
+    """Per filter row: what is missing once a field is chosen (the row is not applied)."""
+    dataset = dataset_named(dataset_id)
+    return [None if not row.get("field") or _clause(dataset, row) is not None
+            else "Not applied yet: choose a value (or remove this filter)."
+            for row in rows]  # fmt: skip
 
 
 def _needs_currency(dataset: Dataset, measures: list[str], dims: list[str], filters: list) -> bool:
@@ -284,8 +301,9 @@ def controls_from(definition: dict[str, Any]) -> dict[str, Any]:
         "dimensions": [d["id"] for d in dims],
         "grain": grain,
         "range": date_range.get("preset", CUSTOM),
-        "start": date_range.get("start") or (dt.date.today() - dt.timedelta(days=29)).isoformat(),
-        "end": date_range.get("end") or dt.date.today().isoformat(),
+        "start": date_range.get("start")
+        or (dt.date.fromisoformat(today_utc()) - dt.timedelta(days=29)).isoformat(),
+        "end": date_range.get("end") or today_utc(),
         "viz": definition.get("viz"),
         "flow_id": definition.get("flow_id"),
         "filters": definition.get("filters") or [],
