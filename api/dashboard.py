@@ -6,6 +6,9 @@ PUT  takes {"cards": [{"report_id", "span"}, …]} in the new order (reports.man
      spans are 4, 6, 8 or 12 columns; a pinned report left out is un-pinned, which needs
      managing that report (its dataset's leaf too: 403, and nothing changes). Answers
      the saved grid like GET; a bad body is a 400 naming each bad field.
+POST /restore takes the same body and pins again, with their width and place, the
+     cards' reports that are not pinned (the Undo of an un-pin; managing each report),
+     then saves the grid like PUT.
 """
 
 from __future__ import annotations
@@ -35,6 +38,25 @@ def save_layout() -> flask.Response:
     cards = pins.parse_layout(flask.request.get_json(silent=True))
     saved = pins.save_layout(
         engines.default().web,
+        tenant_id=user.tenant_id,
+        cards=cards,
+        before_unpin=lambda dropped: permissions.require_unpin(user, dropped),
+    )
+    return _grid(saved)
+
+
+@blueprint.post("/restore")
+def restore_layout() -> flask.Response:
+    user = permissions.require(Leaf.REPORTS_MANAGE)
+    cards = pins.parse_layout(flask.request.get_json(silent=True))
+    web = engines.default().web
+    pinned = {card.report_id for card in pins.list_cards(web, tenant_id=user.tenant_id)}
+    for report_id, span in cards:
+        if report_id not in pinned:
+            _, report = permissions.manageable_report(report_id)
+            pins.pin(web, tenant_id=user.tenant_id, report_id=report.id, span=span)
+    saved = pins.save_layout(
+        web,
         tenant_id=user.tenant_id,
         cards=cards,
         before_unpin=lambda dropped: permissions.require_unpin(user, dropped),

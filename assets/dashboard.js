@@ -1,7 +1,13 @@
-// Dashboard grid: drag a pinned card by its header onto another card to move it there,
-// or drop it off the grid to un-pin it. The new order is saved through
-// PUT /admin/analytics/dashboard/layout; then the grid re-renders from the server.
+// Dashboard grid, for managers: drag a pinned card by its header onto another card to move
+// it there, drop it off the grid to un-pin it, or choose its width. Each change is saved
+// through PUT /admin/analytics/dashboard/layout, then the grid re-renders from the server.
+// A save that fails (no answer, or an error) changes nothing on screen: the card stays in
+// its place and width, and an inline error offers Retry. An un-pin offers Undo, which
+// pins the card again in its place and width (POST /admin/analytics/dashboard/restore).
 (function () {
+  var LAYOUT = "/admin/analytics/dashboard/layout";
+  var RESTORE = "/admin/analytics/dashboard/restore";
+  var STATUS = "dashboard-arrange-status";
   var dragged = null;
   var droppedOnCard = false;
 
@@ -18,18 +24,107 @@
     );
   }
 
-  function save(cards) {
-    fetch("/admin/analytics/dashboard/layout", {
-      method: "PUT",
+  function nameOf(card) {
+    var link = card.querySelector(".card-header a");
+    return link ? link.textContent : "The report";
+  }
+
+  function setProps(id, props) {
+    if (window.dash_clientside && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props(id, props);
+    }
+  }
+
+  // One line above the grid: an error (with Retry) or a notice (with Undo), or nothing.
+  function showStatus(isError, text, actionLabel, action) {
+    var box = document.getElementById(STATUS);
+    if (!box) {
+      return;
+    }
+    box.replaceChildren();
+    if (!text) {
+      return;
+    }
+    var alert = document.createElement("div");
+    alert.className = "alert py-2 small d-flex align-items-center gap-2 mb-2 " +
+      (isError ? "alert-danger" : "alert-secondary");
+    alert.setAttribute("role", isError ? "alert" : "status");
+    var message = document.createElement("span");
+    message.textContent = text;
+    alert.appendChild(message);
+    if (action) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.id = STATUS + "-action";
+      button.className = "btn btn-sm ms-auto " + (isError ? "btn-danger" : "btn-outline-secondary");
+      button.textContent = actionLabel;
+      button.addEventListener("click", action);
+      alert.appendChild(button);
+    }
+    box.appendChild(alert);
+  }
+
+  function failure(response) {
+    return response.json().catch(function () { return {}; }).then(function (body) {
+      throw new Error(body.error || "the hub answered " + response.status);
+    });
+  }
+
+  // Sends the grid; on success re-renders it and calls saved(), on failure calls undo()
+  // (put the card back) and offers Retry of the same request.
+  function save(url, method, cards, what, saved, undo) {
+    showStatus(false, "");
+    fetch(url, {
+      method: method,
       headers: { "Content-Type": "application/json" },
       credentials: "same-origin",
       body: JSON.stringify({ cards: cards }),
-    }).then(function () {
-      if (window.dash_clientside && window.dash_clientside.set_props) {
-        window.dash_clientside.set_props("dashboard-version", { data: Date.now() });
+    }).then(function (response) {
+      if (!response.ok) {
+        return failure(response);
       }
+      setProps("dashboard-version", { data: Date.now() });
+      saved();
+    }).catch(function (error) {
+      undo();
+      var reason = error instanceof TypeError ? "the hub did not answer" : error.message;
+      showStatus(true, "Could not save " + what + ": " + reason + ". Nothing changed.",
+        "Retry", function () { save(url, method, cards, what, saved, undo); });
     });
   }
+
+  function nothing() {}
+
+  function unpin(card) {
+    var before = currentCards();
+    var gone = Number(card.dataset.report);
+    var name = nameOf(card);
+    save(LAYOUT, "PUT", before.filter(function (c) { return c.report_id !== gone; }),
+      "the un-pin of “" + name + "”", function () {
+        showStatus(false, "“" + name + "” was un-pinned from everyone's dashboard.", "Undo",
+          function () {
+            save(RESTORE, "POST", before, "“" + name + "” back", function () {
+              showStatus(false, "“" + name + "” is back on the dashboard.");
+            }, nothing);
+          });
+      }, nothing);
+  }
+
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    var card = cardOf(select);
+    if (!card || !select.matches("select.hub-span-select")) {
+      return;
+    }
+    var moved = Number(card.dataset.report);
+    var old = card.dataset.span;
+    var cards = currentCards().map(function (c) {
+      return c.report_id === moved ? { report_id: moved, span: Number(select.value) } : c;
+    });
+    save(LAYOUT, "PUT", cards, "the new width", nothing, function () {
+      setProps({ type: "pin-card-span", report: moved }, { value: old });
+    });
+  });
 
   document.addEventListener("dragstart", function (event) {
     var card = cardOf(event.target);
@@ -65,7 +160,9 @@
     var card = cards.splice(from, 1)[0];
     var to = cards.findIndex(function (c) { return c.report_id === onto; });
     cards.splice(from <= to ? to + 1 : to, 0, card);
-    save(cards);
+    // The grid moves only once the server has the new order, so a failed save leaves
+    // every card where it was.
+    save(LAYOUT, "PUT", cards, "the new order", nothing, nothing);
   });
 
   document.addEventListener("dragend", function (event) {
@@ -78,8 +175,7 @@
     var outside = box && (event.clientX < box.left || event.clientX > box.right ||
                           event.clientY < box.top || event.clientY > box.bottom);
     if (!droppedOnCard && outside) {
-      var gone = Number(dragged.dataset.report);
-      save(currentCards().filter(function (c) { return c.report_id !== gone; }));
+      unpin(dragged);
     }
     dragged = null;
   });

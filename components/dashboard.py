@@ -22,7 +22,7 @@ KIND_BADGES = {"conversion": ("Conversion", "success"), "run": ("Flow run", "pri
 
 
 def card_id(part: str, report_id: Any) -> dict[str, Any]:
-    """A part of a pinned card: body, refresh, span, left, right, remove."""
+    """A part of a pinned card: body, refresh, span, left, right, remove, freshness."""
     return {"type": f"pin-card-{part}", "report": report_id}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dash import html
 
 from datasets.freshness import describe_freshness
@@ -9,7 +11,7 @@ from datasets.registry import DATASETS
 from db import engines
 
 
-def freshness_note(dataset_id: str, *, note_id: str | None = None) -> html.Div | None:
+def freshness_note(dataset_id: str, *, note_id: str | dict[str, Any]) -> html.Div | None:
     """datasets.freshness' line and the dataset's notes, small under the result."""
     dataset = DATASETS.get(dataset_id)
     if dataset is None:

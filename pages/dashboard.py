@@ -2,10 +2,11 @@
 
 Anyone with the analytics leaf sees it; people with `reports.manage` also arrange the
 grid: card width (4, 6, 8 or 12 columns), order (buttons, or drag a card onto another),
-and un-pin (the button, or drag a card off the grid). Every arrangement is saved
-through db.pins, as the /admin/analytics/dashboard/layout route does. The Pulse and each
-card are filled by callbacks of their own, behind their own spinners, so they load in
-parallel and a slow card holds nothing else. They read through the result cache
+and un-pin (the button, or drag a card off the grid, with Undo). The buttons are saved
+here through db.pins; dragging and widths by assets/dashboard.js through the
+/admin/analytics/dashboard/layout route, showing a failed save inline with Retry. The
+Pulse and each card are filled by callbacks of their own, behind their own spinners, so
+they load in parallel and a slow card holds nothing else. They read through the result cache
 (datasets.cache) every minute, the activity feed every 20 seconds; a card's Refresh
 recomputes its report.
 """
@@ -38,6 +39,7 @@ PULSE = "dashboard-pulse"
 ACTIVITY = "dashboard-activity"
 GRID = "dashboard-grid"
 VERSION = "dashboard-version"  # bumped after the grid changes (also by assets/dashboard.js)
+ARRANGE_STATUS = "dashboard-arrange-status"  # filled by assets/dashboard.js: error, Undo
 TICK = "dashboard-tick"
 FEED_TICK = "dashboard-feed-tick"
 REFRESH_MS, FEED_REFRESH_MS = 60_000, 20_000
@@ -68,8 +70,9 @@ def layout(**_query: str) -> html.Div:
         id=RANGE, value=DEFAULT_RANGE, size="sm", className="hub-range-select",
         options=[{"label": label, "value": value} for value, label in RANGES.items()],
     )  # fmt: skip
+    manage = user.may(Leaf.REPORTS_MANAGE)
     arrange = (" Drag a card by its header onto another to reorder it, or off the grid to "
-               "un-pin it.") if user.may(Leaf.REPORTS_MANAGE) else ""  # fmt: skip
+               "un-pin it.") if manage else ""  # fmt: skip
     return html.Div(
         [
             dcc.Store(id=VERSION, data=0),
@@ -94,6 +97,7 @@ def layout(**_query: str) -> html.Div:
             html.H2("Pinned reports", className="h5 mt-2 mb-1"),
             html.P("Each card runs its report live." + arrange,
                    className="text-body-secondary small"),
+            html.Div(id=ARRANGE_STATUS, **{"aria-live": "polite"}) if manage else None,
             html.Div(_grid(user), id=GRID),
         ],
         id="hub-dashboard",
@@ -140,19 +144,27 @@ def render_card(body: dict[str, Any], _tick: int | None, refreshes: int | None) 
         height = 150 if result.definition.viz is Viz.KPI else 280
         figure = charts.figure(result, outcome.previous).update_layout(height=height)
         chart = dcc.Graph(figure=figure, config={"displaylogo": False, "responsive": True})
-    return html.Div([chart, run_summary(result), freshness_note(result.definition.dataset)])
+    return html.Div(
+        [
+            chart,
+            run_summary(result),
+            freshness_note(
+                result.definition.dataset, note_id=dashboard.card_id("freshness", report.id)
+            ),
+        ]
+    )
 
 
 @callback(
     Output(VERSION, "data"),
-    Input(dashboard.card_id("span", ALL), "value"),
     Input(dashboard.card_id("left", ALL), "n_clicks"),
     Input(dashboard.card_id("right", ALL), "n_clicks"),
     Input(dashboard.card_id("remove", ALL), "n_clicks"),
     prevent_initial_call=True,
 )
 def arrange(*_inputs: list[Any]) -> float:
-    """Applies one card control (width, move, un-pin) to the saved grid."""
+    """Applies one card button (move, un-pin) to the saved grid; widths are saved by
+    assets/dashboard.js, which can say when the save fails."""
     user = permissions.require(Leaf.REPORTS_MANAGE)
     trigger, value = dash.ctx.triggered_id, dash.ctx.triggered[0]["value"]
     if not isinstance(trigger, dict) or not value:  # components arriving, not a click
@@ -164,10 +176,6 @@ def arrange(*_inputs: list[Any]) -> float:
     if at is None:
         return no_update
     match part:
-        case "span":
-            if value not in {str(span) for span in pins.SPANS} or int(value) == cards[at][1]:
-                return no_update
-            cards[at] = (report_id, int(value))
         case "left" if at > 0:
             cards[at - 1], cards[at] = cards[at], cards[at - 1]
         case "right" if at < len(cards) - 1:

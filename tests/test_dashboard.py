@@ -116,6 +116,43 @@ def test_layout_route_orders_sizes_and_unpins(
     assert [tuple(r) for r in rows] == [(reports[2], 0, 12), (reports[0], 1, 4)]
 
 
+RESTORE = "/admin/analytics/dashboard/restore"
+
+
+def test_restore_pins_an_unpinned_card_again_in_its_place_and_width(
+    hub: Hub, flask_app: flask.Flask, reports: list[int]
+) -> None:
+    """The Undo of an un-pin: the dropped report comes back where it was, as wide as it was."""
+    acme = hub.tenant_id("acme")
+    for report in reports:
+        pins.pin(hub.web, tenant_id=acme, report_id=report)
+    analyst = _client(flask_app, "analyst@acme.example")
+    before = [{"report_id": r, "span": span} for r, span in zip(reports, (6, 8, 4), strict=True)]
+    assert analyst.put(LAYOUT, json={"cards": before}, headers=ORIGIN).status_code == 200
+    dropped = [before[0], before[2]]
+    assert analyst.put(LAYOUT, json={"cards": dropped}, headers=ORIGIN).status_code == 200
+    response = analyst.post(RESTORE, json={"cards": before}, headers=ORIGIN)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert [(c.report_id, c.position, c.span) for c in pins.list_cards(hub.web, tenant_id=acme)
+            ] == [(reports[0], 0, 6), (reports[1], 1, 8), (reports[2], 2, 4)]  # fmt: skip
+
+
+def test_restore_needs_managing_each_report(
+    hub: Hub, flask_app: flask.Flask, reports: list[int]
+) -> None:
+    """A viewer is refused (403); another tenant's report is a 404; nothing changes."""
+    acme = hub.tenant_id("acme")
+    pins.pin(hub.web, tenant_id=acme, report_id=reports[0])
+    body = {"cards": [{"report_id": reports[0], "span": 6}, {"report_id": reports[1], "span": 6}]}
+    viewer = _client(flask_app, "viewer@acme.example")
+    assert viewer.post(RESTORE, json=body, headers=ORIGIN).status_code == 403
+    globex = _client(flask_app, "admin@globex.example")
+    assert globex.post(RESTORE, json={"cards": [body["cards"][1]]}, headers=ORIGIN
+                       ).status_code == 404  # fmt: skip
+    assert flask_app.test_client().post(RESTORE, json=body, headers=ORIGIN).status_code == 401
+    assert [c.report_id for c in pins.list_cards(hub.web, tenant_id=acme)] == [reports[0]]
+
+
 PINNED = -1  # stands for the report the test pinned
 
 

@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from selenium import webdriver
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -67,7 +71,19 @@ def _grid(hub: Hub) -> list[tuple[int, int]]:
 
 
 def _until(driver: webdriver.Chrome, check, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
-    WebDriverWait(driver, timeout).until(lambda _d: check())
+    # The grid re-renders after each save, so an element found a moment ago may be gone.
+    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda _d: check()
+    )
+
+
+def _clicked(element) -> bool:  # type: ignore[no-untyped-def]
+    """Clicks once nothing covers the element (a card re-rendering after a save does)."""
+    try:
+        element.click()
+    except ElementClickInterceptedException:
+        return False
+    return True
 
 
 def _card(driver: webdriver.Chrome, report_id: int):  # type: ignore[no-untyped-def]
@@ -117,10 +133,16 @@ def test_analyst_pins_arranges_and_unpins(
            .get_attribute("data-report") == str(bars))  # fmt: skip
     driver.execute_script(DRAG, _card(driver, table), None, -50, -50)  # dropped off the grid
     _until(driver, lambda: _grid(hub) == [(bars, 6), (kpi, 12)])
+    _until(driver, lambda: _status(driver).endswith("un-pinned from everyone's dashboard.\nUndo"))
 
     for report in (bars, kpi):
         browser.wait_for(driver, f".hub-pin-card[data-report='{report}']")
-        _card(driver, report).find_element(By.XPATH, ".//button[text()='Unpin']").click()
+        _until(
+            driver,
+            lambda r=report: _clicked(
+                _card(driver, r).find_element(By.XPATH, ".//button[text()='Unpin']")
+            ),
+        )
         _until(driver, lambda r=report: r not in dict(_grid(hub)))
     browser.wait_for(driver, "#dashboard-empty")
 
@@ -142,3 +164,77 @@ def test_viewer_sees_the_dashboard_without_controls(
     assert not driver.find_elements(By.CSS_SELECTOR, ".hub-span-select")
     assert not driver.find_elements(By.CSS_SELECTOR, ".hub-pin-card[draggable='true']")
     assert not driver.find_elements(By.XPATH, "//button[text()='Pin' or text()='Unpin']")
+
+
+def _pin_all(hub: Hub, reports: dict[str, int], spans: tuple[int, ...]) -> None:
+    acme = hub.tenant_id("acme")
+    with hub.cron.begin() as conn:
+        placed = enumerate(zip(reports.values(), spans, strict=True))
+        conn.execute(sa.insert(s.dashboard_pins),
+                     [{"tenant_id": acme, "report_id": r, "position": i, "span": span}
+                      for i, (r, span) in placed])  # fmt: skip
+
+
+def _status(driver: webdriver.Chrome) -> str:
+    return driver.find_element(By.ID, "dashboard-arrange-status").text
+
+
+def _order(driver: webdriver.Chrome) -> list[tuple[int, int]]:
+    return [(int(c.get_attribute("data-report")), int(c.get_attribute("data-span")))
+            for c in driver.find_elements(By.CSS_SELECTOR, ".hub-pin-card")]  # fmt: skip
+
+
+def test_a_card_dragged_off_the_grid_comes_back_with_undo_in_its_place_and_width(
+    hub: Hub, base_url: str, driver: webdriver.Chrome, reports: dict[str, int]
+) -> None:
+    """Dropping a card off the grid un-pins it and says so with Undo; Undo pins it again
+    where it was, as wide as it was."""
+    kpi, table, bars = reports.values()
+    _pin_all(hub, reports, (6, 8, 4))
+    browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
+    driver.get(f"{base_url}/admin/analytics/dashboard")
+    freshness = browser.wait_for(driver, f".hub-pin-card[data-report='{kpi}'] .hub-freshness")
+    assert freshness.text.startswith("Chat engagement: up to an hour behind; last refresh ")
+    assert "count on the UTC day the conversation started" in _card(driver, kpi).text
+    driver.execute_script(DRAG, _card(driver, table), None, -50, -50)
+    _until(driver, lambda: _grid(hub) == [(kpi, 6), (bars, 4)])
+    _until(driver, lambda: _status(driver) == "“Dash: runs by status” was un-pinned from "
+           "everyone's dashboard.\nUndo")  # fmt: skip
+    _until(driver, lambda: _order(driver) == [(kpi, 6), (bars, 4)])
+    driver.find_element(By.ID, "dashboard-arrange-status-action").click()
+    _until(driver, lambda: _grid(hub) == [(kpi, 6), (table, 8), (bars, 4)])
+    _until(driver, lambda: _status(driver) == "“Dash: runs by status” is back on the dashboard.")
+    _until(driver, lambda: _order(driver) == [(kpi, 6), (table, 8), (bars, 4)])
+
+
+def test_failed_drag_and_resize_saves_say_so_keep_the_grid_and_retry(
+    hub: Hub, base_url: str, driver: webdriver.Chrome, reports: dict[str, int]
+) -> None:
+    """With the layout route blocked in the browser, a drag or a width change shows an
+    inline error, leaves every card in its place and width, and Retry saves it once the
+    route answers again."""
+    kpi, table, bars = reports.values()
+    _pin_all(hub, reports, (6, 6, 6))
+    browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
+    driver.get(f"{base_url}/admin/analytics/dashboard")
+    browser.wait_for(driver, f".hub-pin-card[data-report='{bars}'] .js-plotly-plot")
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/dashboard/layout*"]})
+    failed = ("Could not save {}: the hub did not answer. Nothing changed.\nRetry").format
+
+    driver.execute_script(DRAG, _card(driver, bars), _card(driver, kpi), 200, 200)
+    _until(driver, lambda: _status(driver) == failed("the new order"))
+    assert _order(driver) == [(kpi, 6), (table, 6), (bars, 6)]
+    assert _grid(hub) == [(kpi, 6), (table, 6), (bars, 6)]
+
+    span = Select(_card(driver, table).find_element(By.CSS_SELECTOR, "select"))
+    span.select_by_value("12")
+    _until(driver, lambda: _status(driver) == failed("the new width"))
+    _until(driver, lambda: span.first_selected_option.get_attribute("value") == "6")
+    assert _grid(hub) == [(kpi, 6), (table, 6), (bars, 6)]
+
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    driver.find_element(By.ID, "dashboard-arrange-status-action").click()
+    _until(driver, lambda: _grid(hub) == [(kpi, 6), (table, 12), (bars, 6)])
+    _until(driver, lambda: _order(driver) == [(kpi, 6), (table, 12), (bars, 6)])
+    assert _status(driver) == ""
