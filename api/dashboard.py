@@ -16,7 +16,7 @@ from __future__ import annotations
 import flask
 
 import permissions
-from access import Leaf
+from access import HubUser, Leaf
 from db import engines, pins
 
 blueprint = flask.Blueprint("dashboard_api", __name__, url_prefix="/admin/analytics/dashboard")
@@ -24,6 +24,17 @@ blueprint = flask.Blueprint("dashboard_api", __name__, url_prefix="/admin/analyt
 
 def _grid(cards: list[pins.Card]) -> flask.Response:
     return flask.jsonify({"cards": [card.to_json() for card in cards]})
+
+
+def _save(user: HubUser, cards: list[tuple[int, int]]) -> flask.Response:
+    """Saves the grid; un-pinning a report needs managing it (403, nothing changes)."""
+    saved = pins.save_layout(
+        engines.default().web,
+        tenant_id=user.tenant_id,
+        cards=cards,
+        before_unpin=lambda dropped: permissions.require_unpin(user, dropped),
+    )
+    return _grid(saved)
 
 
 @blueprint.get("/layout")
@@ -35,14 +46,7 @@ def layout() -> flask.Response:
 @blueprint.put("/layout")
 def save_layout() -> flask.Response:
     user = permissions.require(Leaf.REPORTS_MANAGE)
-    cards = pins.parse_layout(flask.request.get_json(silent=True))
-    saved = pins.save_layout(
-        engines.default().web,
-        tenant_id=user.tenant_id,
-        cards=cards,
-        before_unpin=lambda dropped: permissions.require_unpin(user, dropped),
-    )
-    return _grid(saved)
+    return _save(user, pins.parse_layout(flask.request.get_json(silent=True)))
 
 
 @blueprint.post("/restore")
@@ -55,10 +59,4 @@ def restore_layout() -> flask.Response:
         if report_id not in pinned:
             _, report = permissions.manageable_report(report_id)
             pins.pin(web, tenant_id=user.tenant_id, report_id=report.id, span=span)
-    saved = pins.save_layout(
-        web,
-        tenant_id=user.tenant_id,
-        cards=cards,
-        before_unpin=lambda dropped: permissions.require_unpin(user, dropped),
-    )
-    return _grid(saved)
+    return _save(user, cards)
