@@ -61,7 +61,7 @@ REPORTS: list[tuple[str, str, dict[str, object]]] = [
       "dimensions": [{"id": "time", "grain": "day"}], "viz": "line"}),
     ("token_usage", "token_usage",
      {"measures": ["total_tokens", "cost", "avg_tokens_per_conversation"],
-      "dimensions": [{"id": "time", "grain": "day"}, {"id": "flow"}], "viz": "line"}),
+      "dimensions": [{"id": "time", "grain": "day"}, {"id": "flow"}], "viz": "table"}),
     ("flow_runs", "flow_runs",
      {"measures": ["total_runs", "success_rate", "avg_duration"],
       "dimensions": [{"id": "flow"}], "viz": "table"}),
