@@ -20,6 +20,7 @@ def _sections() -> dbc.Nav:
         (Leaf.ANALYTICS, "Reports", "/admin/analytics"),
         (Leaf.ANALYTICS, "Dashboard", "/admin/analytics/dashboard"),
         (Leaf.GOALS, "Goals", "/admin/insights/goals"),
+        (Leaf.TELEMETRY, "Events", "/admin/insights/events"),
         (Leaf.REPORTS_MANAGE, "Outbox", "/admin/analytics/outbox"),
     ]
     links = [dbc.NavLink(label, href=href, active="exact")
