@@ -99,7 +99,7 @@ def _unpin_card(client: FlaskClient, report: int):  # type: ignore[no-untyped-de
         return [value({"type": f"pin-card-{part}", "report": report}, prop, val)]
 
     remove_id = callbacks.id_text({"type": "pin-card-remove", "report": report})
-    return callbacks.post(client, key, inputs=[card("span", "value", "6"),
+    return callbacks.post(client, key, inputs=[
                           card("left", "n_clicks", None), card("right", "n_clicks", None),
                           card("remove", "n_clicks", 1)],
                           changed=[f"{remove_id}.n_clicks"])  # fmt: skip
