@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from datasets.cache import ROLLUP_ONLY
 from datasets.model import Dataset
-from db import schema as s
+from db.rollups import last_refresh
 
 
 def freshness(dataset: Dataset, refreshed_at: dt.datetime | None, *, now: dt.datetime) -> str:
@@ -34,12 +33,6 @@ def _refresh(refreshed_at: dt.datetime | None, now: dt.datetime) -> str:
     at = refreshed_at.astimezone(dt.UTC)
     day = "" if at.date() == now.astimezone(dt.UTC).date() else f"{at:%Y-%m-%d} "
     return f"last refresh {day}{at:%H:%M} UTC"
-
-
-def last_refresh(engine: Engine) -> dt.datetime | None:
-    """When the rollups were last refreshed (one row, readable by the web and cron roles)."""
-    with engine.connect() as conn:
-        return conn.scalar(sa.select(s.rollups_through.c.refreshed_at))
 
 
 def describe_freshness(dataset: Dataset, engine: Engine) -> tuple[str, tuple[str, ...]]:

@@ -11,6 +11,8 @@ sees a watermark that does not match the rollups.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -32,3 +34,9 @@ def data_version(conn: sa.Connection) -> str:
         sa.select(s.rollups_through.c.through_day, s.rollups_through.c.refreshed_at)
     ).one()
     return f"{row.through_day}/{row.refreshed_at.isoformat()}"
+
+
+def last_refresh(engine: Engine) -> dt.datetime | None:
+    """When the rollups were last refreshed (one row, readable by the web and cron roles)."""
+    with engine.connect() as conn:
+        return conn.scalar(sa.select(s.rollups_through.c.refreshed_at))

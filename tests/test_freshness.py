@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from datasets.freshness import freshness, last_refresh
+from datasets.freshness import freshness
 from datasets.registry import DATASETS
 from db import schema as s
+from db.rollups import last_refresh
 from tests.conftest import Hub
 
 NOW = dt.datetime(2026, 12, 2, 14, 30, tzinfo=dt.UTC)
