@@ -22,6 +22,7 @@ import headers
 import limits
 import login
 from api import dashboard as dashboard_api
+from api import events as events_api
 from api import exports as exports_api
 from api import reports as reports_api
 from components import ids, shell
@@ -143,6 +144,7 @@ def create_app(settings: config.Settings | None = None) -> dash.Dash:
     server.register_blueprint(reports_api.blueprint)
     server.register_blueprint(exports_api.blueprint)
     server.register_blueprint(dashboard_api.blueprint)
+    server.register_blueprint(events_api.blueprint)
     server.register_error_handler(HubError, _error_response)
     server.register_error_handler(Exception, _internal)
     server.add_url_rule("/healthz", "healthz", lambda: {"ok": True})

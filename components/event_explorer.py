@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from datasets.formatting import EMPTY, format_duration, format_money
-from db.events import CHANNELS, PAGE_SIZES, Event, EventPage, TimelineItem
+from db.events import CHANNELS, EXPORT_ROWS, PAGE_SIZES, Event, EventPage, TimelineItem
 from errors import BadEventFilter
 
 URL = "events-url"
@@ -158,9 +158,13 @@ def pager(query: dict[str, str], page: EventPage | None) -> html.Div:
         return dbc.Button(label, id=f"events-{field}", href=target, disabled=target is None,
                           color="secondary", outline=True, size="sm")  # fmt: skip
 
+    export = {k: v for k, v in base.items() if k != "live"}
     return html.Div(
         [button("← Newer", "newer", page.newer if page else None),
-         button("Older →", "older", page.older if page else None)],
+         button("Older →", "older", page.older if page else None),
+         html.A("Export CSV", href=f"/admin/insights/events.csv{search(export)}", download="",
+                id="events-csv", className="btn btn-outline-primary btn-sm ms-auto",
+                title=f"The newest {EXPORT_ROWS:,} events these filters match")],
         className="d-flex gap-2",
     )  # fmt: skip
 

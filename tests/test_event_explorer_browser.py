@@ -97,9 +97,13 @@ def test_admin_filters_pages_opens_a_timeline_and_goes_live(
         new_id = conn.scalar(sa.insert(s.telemetry_events).values(
             tenant_id=acme, event_name=name, properties={"note": "<b>live</b>"},
             occurred_at=dt.datetime.now(dt.UTC)).returning(s.telemetry_events.c.id))  # fmt: skip
-    wait_for_ids(driver, [new_id, *newest[:50]])
-    first = driver.find_element(By.CSS_SELECTOR, "#events-rows tr")
-    assert "<b>live</b>" in first.find_element(By.TAG_NAME, "summary").text
+    try:
+        wait_for_ids(driver, [new_id, *newest[:50]])
+        first = driver.find_element(By.CSS_SELECTOR, "#events-rows tr")
+        assert "<b>live</b>" in first.find_element(By.TAG_NAME, "summary").text
+    finally:
+        with hub.cron.begin() as conn:
+            conn.execute(sa.delete(s.telemetry_events).where(s.telemetry_events.c.id == new_id))
 
 
 def test_bad_url_values_are_named_next_to_their_fields(
