@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import (
     ALL,
@@ -256,7 +257,7 @@ clientside_callback(
         window.clearTimeout(window.hubPreviewTimer);
         window.hubPreviewTimer = window.setTimeout(function () {
             dash_clientside.set_props("DEBOUNCED", {data: definition});
-        }, 350);
+        }, 150);
         return dash_clientside.no_update;
     }""".replace("DEBOUNCED", ids.B_DEBOUNCED),
     Output(ids.B_DEBOUNCED, "id"),
@@ -286,7 +287,15 @@ def refresh_preview(_debounced: Any, _run: int | None, definition: dict | None) 
         body = dbc.Alert("Fix the highlighted fields to see a preview.", color="light",
                          className="mb-0", id="hub-preview-blocked")  # fmt: skip
         return (body, *errors)
-    return (render_result(outcome.result, outcome.previous), *errors)
+    return (_still(render_result(outcome.result, outcome.previous)), *errors)
+
+
+def _still(body: html.Div) -> html.Div:
+    """The preview's grid redraws at once as the user edits: no row animation."""
+    for part in body.children:
+        if isinstance(part, dag.AgGrid):
+            part.dashGridOptions = {**(part.dashGridOptions or {}), "animateRows": False}
+    return body
 
 
 def _waits_for_flow(issues: tuple[tuple[str, str], ...], definition: dict) -> bool:

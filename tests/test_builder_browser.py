@@ -134,7 +134,7 @@ def test_analyst_builds_saves_edits_duplicates_and_deletes(
     wait = WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
     wait.until(shows_the_weeks)
 
-    # Three grain changes 100 ms apart, inside the 350 ms debounce: one preview request.
+    # Three grain changes 100 ms apart, inside the 150 ms debounce: one preview request.
     driver.execute_script(COUNT_CALLS)
     driver.execute_async_script(GRAIN_BURST)
     wait.until(lambda d: d.execute_script(BURST_SETTLED))

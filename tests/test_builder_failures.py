@@ -27,7 +27,8 @@ def _block(driver: webdriver.Chrome, blocked: bool) -> None:
 def _click(driver: webdriver.Chrome, element_id: str) -> None:
     element = driver.find_element(By.ID, element_id)
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    element.click()
+    WebDriverWait(driver, 10).until(lambda _: element.is_displayed() and element.is_enabled())
+    driver.execute_script("arguments[0].click()", element)  # a toast may cover it
 
 
 def test_failed_preview_and_save_are_shown_and_retried(
