@@ -169,9 +169,10 @@ def pager(query: dict[str, str], page: EventPage | None) -> html.Div:
     )  # fmt: skip
 
 
-def newer_note(count: int, more: bool, newest: str) -> html.Div:
-    """ "N newer events" and a way to the newest page, for a reader further down."""
-    text = f"{count}{'+' if more else ''} newer event{'' if count == 1 and not more else 's'}"
+def newer_note(count: int, newest: str) -> html.Div:
+    """How many newer events arrived, and a way to the newest page, for a reader further
+    down."""
+    text = f"{count:,} newer event{'' if count == 1 else 's'}"
     return html.Div([html.Span(text, className="me-2"),
                      dbc.Button("Show newest", href=newest, size="sm", color="primary",
                                 id="events-show-newest")])  # fmt: skip

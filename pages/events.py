@@ -69,15 +69,16 @@ def layout(**raw: str | list[str]) -> html.Div:
         return shell.forbidden("Your role does not include raw telemetry (the Event Explorer).")
     # A repeated parameter arrives as a list: its last value counts, as in a browser form.
     query = {k: v if isinstance(v, str) else v[-1] for k, v in raw.items()}
-    problem, page, live = None, None, {"query": query, "since": None, "is_newest": False}
+    # Live polls only a view that parsed: a bad URL has nothing to poll ("query": None).
+    problem, page, live = None, None, {"query": None, "since": None, "is_newest": False}
     try:
         filters = db_events.parse_filters(query)
     except BadEventFilter as bad:
         problem = bad
     else:
         page = _page(user, filters)
-        live |= {"since": _since(user, filters, page), "is_newest": page.newer is None,
-                 "count": 0}  # fmt: skip
+        live = {"query": query, "since": _since(user, filters, page),
+                "is_newest": page.newer is None, "count": 0}  # fmt: skip
     return html.Div(
         [
             dcc.Location(id=explorer.URL, refresh="callback-nav"),
@@ -146,8 +147,9 @@ def show_timeline(_clicks: list[int | None]) -> Any:
     conversation = trigger.get("conversation") if isinstance(trigger, dict) else None
     if not clicked or type(conversation) is not int or not 0 < conversation < 2**63:
         return no_update  # rows arriving (Live), not a click
-    items = db_events.conversation_timeline(engines.default().web, tenant_id=user.tenant_id,
-                                  conversation_id=conversation)  # fmt: skip
+    items = db_events.conversation_timeline(
+        engines.default().web, tenant_id=user.tenant_id, conversation_id=conversation
+    )
     return explorer.timeline(conversation, items)
 
 
@@ -175,7 +177,7 @@ def poll(_n: int | None, state: dict[str, Any] | None) -> tuple[Any, ...]:
     newest = page.events[0]
     seen = {**state, "since": db_events.Cursor(newest.occurred_at, newest.id).token()}
     if not state.get("is_newest"):
-        count = int(state.get("count") or 0) + len(page.events)
+        count = (state["count"] if type(state.get("count")) is int else 0) + len(page.events)
         return (
             no_update,
             seen | {"count": count},

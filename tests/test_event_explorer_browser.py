@@ -106,6 +106,30 @@ def test_admin_filters_pages_opens_a_timeline_and_goes_live(
             conn.execute(sa.delete(s.telemetry_events).where(s.telemetry_events.c.id == new_id))
 
 
+def test_live_further_down_counts_newer_events(
+    hub: Hub, base_url: str, driver: webdriver.Chrome
+) -> None:
+    """On an older page Live keeps the rows and says how many newer events arrived."""
+    acme = hub.tenant_id("acme")
+    browser.sign_in(driver, base_url, "admin@acme.example", DEMO_PASSWORD)
+    driver.get(f"{base_url}{EXPLORER}?live=1")
+    WebDriverWait(driver, 20).until(lambda d: len(shown_ids(d)) == 50)
+    first_page = shown_ids(driver)
+    click(driver, "#events-older")
+    WebDriverWait(driver, 20).until(lambda d: len(ids := shown_ids(d)) == 50 and ids != first_page)
+    rows = shown_ids(driver)
+    with hub.cron.begin() as conn:
+        new_id = conn.scalar(sa.insert(s.telemetry_events).values(
+            tenant_id=acme, event_name="live_probe", properties={},
+            occurred_at=dt.datetime.now(dt.UTC)).returning(s.telemetry_events.c.id))  # fmt: skip
+    try:
+        note = browser.wait_for(driver, "#events-newer-note span")
+        assert note.text == "1 newer event" and shown_ids(driver) == rows
+    finally:
+        with hub.cron.begin() as conn:
+            conn.execute(sa.delete(s.telemetry_events).where(s.telemetry_events.c.id == new_id))
+
+
 def test_bad_url_values_are_named_next_to_their_fields(
     base_url: str, driver: webdriver.Chrome
 ) -> None:
