@@ -126,7 +126,10 @@ def test_analyst_builds_saves_edits_duplicates_and_deletes(
 
     def preview_counts(d: webdriver.Chrome) -> list[int]:
         cells = d.find_elements(By.CSS_SELECTOR, "#builder-preview .ag-row [col-id=conversions]")
-        return [int(c.text.replace(",", "")) for c in cells]
+        texts = [c.text for c in cells]
+        if "" in texts:  # a row still being drawn
+            return []
+        return [int(t.replace(",", "")) for t in texts]
 
     def shows_the_weeks(d: webdriver.Chrome) -> bool:
         return len(counts := preview_counts(d)) == len(weeks) and sum(counts) == expected

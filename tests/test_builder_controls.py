@@ -49,6 +49,14 @@ def test_date_picker_starts_weeks_on_monday_and_ends_today(hub: Hub) -> None:
     assert picker.max_date_allowed == dt.datetime.now(dt.UTC).date().isoformat()
 
 
+# Each chosen value of a multi-select: its text, what comes before it, its corner radius.
+CHIPS = """
+return [...document.querySelectorAll("#" + arguments[0] + " .dash-dropdown-value-item")]
+  .map((c) => [c.textContent, getComputedStyle(c, "::before").content,
+               getComputedStyle(c).borderTopLeftRadius]);
+"""
+
+
 def _row(part: str) -> str:
     return json.dumps({"index": 0, "type": f"builder-filter-{part}"}, separators=(",", ":"))
 
@@ -60,6 +68,9 @@ def test_suggestions_before_typing_half_filled_row_and_funnel_prompt(
     browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
     driver.get(f"{base_url}/admin/analytics/reports/new?template=conversions_overview")
     browser.wait_for(driver, "#builder-preview .ag-row")
+    chips = driver.execute_script(CHIPS, ids.B_MEASURES)
+    assert chips == [["Conversions (count)", "none", "16px"],
+                     ["Customers (count)", "none", "16px"]]  # fmt: skip
     browser.wait_for(driver, "#builder-filter-add").click()
     browser.wait_for(driver, f"[id='{_row('field')}']").click()
     WebDriverWait(driver, 10).until(
