@@ -36,7 +36,7 @@ def filename(report_name: str, fmt: str, day: dt.date) -> str:
     return f"{slug}-{day.isoformat()}.{fmt}"
 
 
-def _neutralised(text: str) -> str:
+def neutralised(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_START) else text
 
 
@@ -51,13 +51,13 @@ def csv_chunks(result: Result) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    writer.writerow([_neutralised(c.label) for c in result.columns])
+    writer.writerow([neutralised(c.label) for c in result.columns])
     yield flush()
     for row in result.frame.to_dict("records"):
         cells = []
         for c in result.columns:
             text = format_value(row[c.id], c, currency=row_currency(row, c))
-            cells.append(_neutralised(text) if c.role == "dimension" else text)
+            cells.append(neutralised(text) if c.role == "dimension" else text)
         writer.writerow(cells)
         yield flush()
 
@@ -89,7 +89,7 @@ def _cell_value(value: Any, column: Column) -> Any:
     if column.type == "time":
         return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     if column.type == "category":
-        return _neutralised(str(value))
+        return neutralised(str(value))
     if MeasureType(column.type) in (MeasureType.COUNT, MeasureType.INTEGER):
         return int(value)
     return float(value)
@@ -127,7 +127,7 @@ def xlsx_bytes(result: Result, *, title: str, generated_at: dt.datetime) -> byte
         ("Truncated", _truncation(result)),
     ]
     for label, text in rows:
-        about.append([label, _neutralised(text)])
+        about.append([label, neutralised(text)])
         about.cell(row=about.max_row, column=1).font = Font(bold=True)
     about.column_dimensions["A"].width = 16
     about.column_dimensions["B"].width = 80

@@ -14,10 +14,10 @@ import flask
 
 import permissions
 from access import Leaf
-from api.exports import _attachment
+from api.exports import attachment
 from db import engines
 from db.events import Event, events_rows, parse_filters
-from export_formats import _neutralised, filename
+from export_formats import filename, neutralised
 
 blueprint = flask.Blueprint("events_api", __name__, url_prefix="/admin/insights")
 HEADER = ("Time (UTC)", "Event", "Conversation", "Channel", "Customer", "Properties")
@@ -33,7 +33,7 @@ def _lines(events: list[Event]) -> Iterator[str]:
         for e in events
     )  # fmt: skip
     for row in (list(HEADER), *rows):
-        writer.writerow([_neutralised(cell) for cell in row])
+        writer.writerow([neutralised(cell) for cell in row])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -46,4 +46,4 @@ def export_events() -> flask.Response:
     events = events_rows(engines.default().web, tenant_id=user.tenant_id, filters=filters)
     body = (line.encode() for line in _lines(events))
     name = filename("events", "csv", dt.datetime.now(dt.UTC).date())
-    return _attachment(flask.stream_with_context(body), "csv", name)
+    return attachment(flask.stream_with_context(body), "csv", name)

@@ -21,7 +21,7 @@ from jobs import exports
 blueprint = flask.Blueprint("exports_api", __name__, url_prefix="/admin/analytics")
 
 
-def _attachment(body, fmt: str, name: str) -> flask.Response:  # type: ignore[no-untyped-def]
+def attachment(body, fmt: str, name: str) -> flask.Response:  # type: ignore[no-untyped-def]
     response = flask.Response(body, content_type=CONTENT_TYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
@@ -34,8 +34,8 @@ def download_now(report_id: int, fmt: str) -> flask.Response:
     export = exports.load_export(user.tenant_id, report.id, fmt)
     if fmt == "csv":
         chunks = (line.encode() for line in csv_chunks(export.result))
-        return _attachment(flask.stream_with_context(chunks), fmt, export.filename)
-    return _attachment(exports.render(export), fmt, export.filename)
+        return attachment(flask.stream_with_context(chunks), fmt, export.filename)
+    return attachment(exports.render(export), fmt, export.filename)
 
 
 @blueprint.post("/reports/<int:report_id>/export/<fmt>/jobs")
@@ -71,4 +71,4 @@ def download_finished(job_id: str) -> flask.Response:
         raise NotFound("This export is not ready yet.")
     path = exports.job_file(job)
     fmt = str(job.meta["fmt"])
-    return _attachment(path.read_bytes(), fmt, str(job.meta.get("filename", path.name)))
+    return attachment(path.read_bytes(), fmt, str(job.meta.get("filename", path.name)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -240,7 +241,8 @@ def conversation_timeline(web: Engine, *, tenant_id: int, conversation_id: int
         if conn.scalar(sa.select(conv.c.id).where(conv.c.id == conversation_id)) is None:
             return None
         items = [
-            TimelineItem(at, "event", name, str(props)) for at, name, props in conn.execute(
+            TimelineItem(at, "event", name, json.dumps(props, sort_keys=True))
+            for at, name, props in conn.execute(
                 sa.select(ev.c.occurred_at, ev.c.event_name, ev.c.properties)
                 .where(ev.c.conversation_id == conversation_id))
         ] + [
