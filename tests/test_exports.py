@@ -35,7 +35,7 @@ REPORTS = {
              "date_range": WINDOW, "viz": "line"},
     "token_usage": {"dataset": "token_usage", "measures": ["total_tokens", "cost",
                     "avg_tokens_per_message"], "dimensions": [{"id": "flow"}],
-                    "date_range": WINDOW, "viz": "bar"},
+                    "date_range": WINDOW, "viz": "table"},
     "flow_runs": {"dataset": "flow_runs", "measures": ["total_runs", "success_rate",
                   "avg_duration", "p95_duration"], "dimensions": [{"id": "status"}],
                   "date_range": WINDOW, "viz": "table"},
