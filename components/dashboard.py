@@ -89,7 +89,7 @@ def pulse_view(pulse: Pulse) -> html.Div:
                         html.Div(f"{conversations:,}", className="hub-hero-value",
                                  id="pulse-conversations"),
                     ], md=3),
-                    dbc.Col(dcc.Graph(figure=hero_chart, config={"displayModeBar": False},
+                    dbc.Col(dcc.Graph(figure=hero_chart, config=charts.GRAPH_CONFIG,
                                       id="pulse-hero-chart"), md=9),
                 ],
                 className="align-items-center",

@@ -143,7 +143,7 @@ def render_card(body: dict[str, Any], _tick: int | None, refreshes: int | None) 
     else:
         height = 150 if result.definition.viz is Viz.KPI else 280
         figure = charts.figure(result, outcome.previous).update_layout(height=height)
-        chart = dcc.Graph(figure=figure, config={"displaylogo": False, "responsive": True})
+        chart = dcc.Graph(figure=figure, config=charts.GRAPH_CONFIG)
     return html.Div(
         [
             chart,

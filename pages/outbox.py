@@ -2,7 +2,8 @@
 
 For people who schedule reports (`reports.manage`): their tenant's messages, newest
 first, each with its recipients, attachment and the email as recipients see it. Mail
-of a dataset the user may not read (telemetry) is left out.
+of a dataset the user may not read (telemetry) is left out. Without MAILER_FROM it says
+that nothing is being sent, and what to set.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from dash import html
 import config
 import permissions
 from access import Leaf
-from components import shell
-from mailer import OutboxMessage, outbox_messages
+from components import schedule_form, shell
+from mailer import OutboxMessage, delivery_problem, outbox_messages
 
 dash.register_page(__name__, path="/admin/analytics/outbox", title="Outbox · Analytics Hub")
+
+DELIVERY_PROBLEM = "outbox-delivery-problem"  # why scheduled emails cannot go out, if so
 
 
 def _item(message: OutboxMessage) -> dbc.AccordionItem:
@@ -80,6 +83,7 @@ def layout(**_query: str) -> html.Div:
         [
             html.Div(html.A("← Analytics", href="/admin/analytics"), className="small mb-2"),
             html.H1("Outbox", className="h3 mb-1"),
+            schedule_form.delivery_alert(delivery_problem(settings), DELIVERY_PROBLEM),
             html.P(intro, className="text-body-secondary"),
             body,
         ],

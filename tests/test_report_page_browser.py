@@ -71,8 +71,8 @@ PROBLEM = ("Scheduled emails are not being sent: no sender address is configured
 def test_without_a_sender_the_page_and_dialog_say_mail_is_not_configured(
     hub: Hub, base_url: str, driver: webdriver.Chrome, report: int
 ) -> None:
-    """With no MAILER_FROM the report page and the Schedule dialog name what to set, and a
-    saved schedule never claims to be emailed."""
+    """With no MAILER_FROM the report page, the Schedule dialog and the Outbox name what to
+    set, and a saved schedule never claims to be emailed."""
     browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
     driver.get(f"{base_url}/admin/analytics/reports/{report}?schedule=1")
     browser.wait_for(driver, "#report-schedule-modal #schedule-recipients")
@@ -85,6 +85,8 @@ def test_without_a_sender_the_page_and_dialog_say_mail_is_not_configured(
         == "Set to email daily at 07:00 UTC to 1 recipient, but nothing is sent until mail is "
         "configured.")  # fmt: skip
     assert driver.find_element(By.ID, "report-delivery-problem").text == PROBLEM
+    driver.get(f"{base_url}/admin/analytics/outbox")
+    assert browser.wait_for(driver, "#outbox-delivery-problem").text == PROBLEM
     with hub.cron.connect() as conn:
         t = s.report_schedules
         assert conn.scalar(sa.select(t.c.recipients).where(t.c.report_id == report)) == [
