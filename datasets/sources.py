@@ -203,8 +203,8 @@ def _ids(dataset: Dataset, rollup: GroupedRollup, kept: frozenset[str], start: d
             .where(*where)
             .subquery("tail_ids")
         )
-    # Correlated lookups, so each tail row probes the (tenant_id, customer_id) and
-    # (tenant_id, n) indexes: the tail is a day of rows, the numbering millions.
+    # A correlated lookup, so each tail row probes the numbering's (tenant_id,
+    # customer_id) key: the tail is a day of rows, the numbering millions.
     numbers = rollup.numbers
     known = (
         sa.select(numbers.c.n)
