@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from datasets import dates
 from db import schema as s
 from errors import BadRetention
 
@@ -49,11 +50,8 @@ def _cutoffs(cron: Engine, expiry: Expiry, now: dt.datetime) -> list[tuple[int, 
     today = now.astimezone(dt.UTC).date()
     with cron.connect() as conn:
         rows = conn.execute(sa.select(s.tenants.c.id, s.tenants.c[expiry.days_setting]))
-        return [
-            (tenant_id, dt.datetime.combine(today - dt.timedelta(days=days), dt.time(),
-                                            tzinfo=dt.UTC))
-            for tenant_id, days in rows
-        ]  # fmt: skip
+        return [(tenant_id, dates.midnight(today - dt.timedelta(days=days)))
+                for tenant_id, days in rows]  # fmt: skip
 
 
 def _delete_batch(conn: Connection, expiry: Expiry, tenant_id: int, before: dt.datetime,
