@@ -33,7 +33,7 @@ from datasets.model import (
 )
 from datasets.plan import Plan, plan
 from datasets.registry import DATASETS
-from datasets.sources import RATIO_TYPE, SOURCES
+from datasets.sources import RATIO_TYPE, SOURCES, grouped_by
 from datasets.validate import single_value
 
 STEP_SQL = {g: sa.literal_column(f"interval '1 {g.value}'") for g in Grain}
@@ -115,8 +115,7 @@ def _aggregated(
     union = sa.union_all(*parts).subquery("steps")
     grouped = [union.c[g] for g in groups]
     measures = [sa.func.max(union.c[m]).label(m) for m in definition.measures]
-    select = sa.select(*grouped, *measures)
-    return (select.group_by(*grouped) if grouped else select), keys
+    return grouped_by(sa.select(*grouped, *measures), grouped), keys
 
 
 def _gap_filled(

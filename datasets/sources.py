@@ -50,6 +50,11 @@ def time_bucket(column: ColumnElement[Any], grain: Grain) -> ColumnElement[dt.da
     return sa.cast(sa.func.date_trunc(GRAIN_SQL[grain], stamp), sa.Date)
 
 
+def grouped_by(select: sa.Select, columns: list[Any]) -> sa.Select:
+    """`select` grouped by `columns`, or as it is when there are none (one row)."""
+    return select.group_by(*columns) if columns else select
+
+
 @dataclass(frozen=True)
 class Grouping:
     """The breakdowns over a relation: what to show, what to group by, where from."""
@@ -65,8 +70,7 @@ class Grouping:
 
     def select(self, *columns: ColumnElement[Any]) -> sa.Select:
         select = sa.select(*self.shown, *self.keys, *columns).select_from(self.source)
-        select = select.where(*self.where)
-        return select.group_by(*self.group_by) if self.group_by else select
+        return grouped_by(select.where(*self.where), self.group_by)
 
 
 def _dimension(
@@ -224,6 +228,21 @@ def _ids(dataset: Dataset, rollup: GroupedRollup, kept: frozenset[str], start: d
     return sa.select(rows.c.tenant_id, rows.c.day, *groups, n.label("n")).subquery("tail_ids")
 
 
+def _merged(dataset: Dataset, definition: AggregateQuery, step: Step, tail: sa.Select,
+            key: str, value: str, merge: Callable[[Any], ColumnElement[Any]], start: dt.date,
+            end: dt.date) -> tuple[sa.Subquery, list[Any]]:  # fmt: skip
+    """The grouped rollup's days before the watermark and the live tail (rows of day, kept
+    columns, `key`, `value`), merged per breakdown and `key` (an id block, a bucket) with
+    `merge`: the subquery, and its breakdown columns."""
+    assert step.rollup is not None
+    rolled = _rolled(step.rollup, step.kept, [key, value], start, end)
+    table = sa.union_all(rolled, tail).subquery(f"{step.source.name.lower()}_days")
+    grouping = _grouping(dataset, definition, table, "day", [])
+    merged = grouping.select(table.c[key], merge(table.c[value]).label(value))
+    merged = merged.group_by(table.c[key]).subquery(f"{step.source.name.lower()}_merged")
+    return merged, [merged.c[c.name] for c in (*grouping.shown, *grouping.keys)]
+
+
 def bitmaps(dataset: Dataset, definition: AggregateQuery, step: Step, start: dt.date,
             end: dt.date) -> sa.Select:  # fmt: skip
     """Distinct ids: per breakdown and id block, bit_or of the days' bitmaps; then the set
@@ -237,16 +256,11 @@ def bitmaps(dataset: Dataset, definition: AggregateQuery, step: Step, start: dt.
     bits = sa.func.bit_or(ONE_BIT.op(">>")(shift))
     tail = sa.select(ids.c.tenant_id, ids.c.day, *groups, block, bits)
     tail = tail.group_by(ids.c.tenant_id, ids.c.day, *groups, block)
-    relation = sa.union_all(_rolled(rollup, kept, ["block", "bits"], start, end), tail)
-    table = relation.subquery("bitmaps")
-    merged = _grouping(dataset, definition, table, "day", [])
-    blocks = merged.select(table.c.block, sa.func.bit_or(table.c.bits).label("bits"))
-    blocks = blocks.group_by(table.c.block).subquery("blocks")
-    outer = [blocks.c[c.name] for c in (*merged.shown, *merged.keys)]
+    blocks, outer = _merged(dataset, definition, step, tail, "block", "bits", sa.func.bit_or,
+                            start, end)  # fmt: skip
     count = sa.cast(sa.func.coalesce(sa.func.sum(sa.func.bit_count(blocks.c.bits)), 0),
                     sa.BigInteger)  # fmt: skip
-    select = sa.select(*outer, count.label(step.measures[0]))
-    return select.group_by(*outer) if outer else select
+    return grouped_by(sa.select(*outer, count.label(step.measures[0])), outer)
 
 
 def histograms(dataset: Dataset, definition: AggregateQuery, step: Step, start: dt.date,
@@ -264,18 +278,15 @@ def histograms(dataset: Dataset, definition: AggregateQuery, step: Step, start: 
         .where(*_tail_where(dataset, start, end), base.c[rollup.column].is_not(None))
         .group_by(base.c.tenant_id, _utc_day(dataset), *groups, bucket)
     )  # fmt: skip
-    relation = sa.union_all(_rolled(rollup, kept, ["bucket", "row_count"], start, end), tail)
-    table = relation.subquery("histograms")
-    merged = _grouping(dataset, definition, table, "day", [])
-    counts = merged.select(table.c.bucket, sa.func.sum(table.c.row_count).label("n"))
-    counts = counts.group_by(table.c.bucket).subquery("counts")
-    outer = [counts.c[c.name] for c in (*merged.shown, *merged.keys)]
+    counts, outer = _merged(dataset, definition, step, tail, "bucket", "row_count",
+                            sa.func.sum, start, end)  # fmt: skip
     running = sa.select(
         *outer,
         counts.c.bucket,
-        sa.func.sum(counts.c.n).over(partition_by=outer, order_by=counts.c.bucket).label("upto"),
-        sa.func.sum(counts.c.n).over(partition_by=outer).label("total"),
-    ).subquery("running")
+        sa.func.sum(counts.c.row_count)
+        .over(partition_by=outer, order_by=counts.c.bucket).label("upto"),
+        sa.func.sum(counts.c.row_count).over(partition_by=outer).label("total"),
+    ).subquery("running")  # fmt: skip
     keys = [running.c[c.name] for c in outer]
     rank = PERCENTILE * (running.c.total - 1)
 
@@ -286,8 +297,7 @@ def histograms(dataset: Dataset, definition: AggregateQuery, step: Step, start: 
     low, high = value_at(sa.func.floor(rank)), value_at(sa.func.ceil(rank))
     fraction = sa.func.max(rank - sa.func.floor(rank))
     value = sa.cast(low + fraction * (high - low), sa.Float).label(step.measures[0])
-    select = sa.select(*keys, value)
-    return select.group_by(*keys) if keys else select
+    return grouped_by(sa.select(*keys, value), keys)
 
 
 Builder = Callable[[Dataset, AggregateQuery, Step, dt.date, dt.date], sa.Select]
