@@ -11,8 +11,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +24,7 @@ from sqlalchemy.engine import Engine
 import config
 import runtime
 from db import engines, seed
+from db import schema as s
 from db.databases import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +55,20 @@ class Hub:
     def tenant_id(self, slug: str) -> int:
         with self.cron.connect() as conn:
             return conn.scalar(sa.text("SELECT id FROM tenants WHERE slug = :s"), {"s": slug})
+
+    @contextmanager
+    def saved_report(self, name: str, definition: dict[str, Any],
+                     tenant: str = "acme") -> Iterator[int]:  # fmt: skip
+        """A saved report of `tenant` for the block's length (deleted after it)."""
+        with self.cron.begin() as conn:
+            report_id = conn.scalar(sa.insert(s.reports).values(
+                tenant_id=self.tenant_id(tenant), name=name, definition=definition,
+            ).returning(s.reports.c.id))  # fmt: skip
+        try:
+            yield report_id
+        finally:
+            with self.cron.begin() as conn:
+                conn.execute(sa.delete(s.reports).where(s.reports.c.id == report_id))
 
 
 ENV_KEYS = (

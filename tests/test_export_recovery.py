@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from rq.registry import StartedJobRegistry
 
-from db import schema as s
 from jobs import exports, queues
 from tests.conftest import ROOT, Hub
 from tests.web import sign_in
@@ -42,13 +41,8 @@ def admin(flask_app: flask.Flask) -> FlaskClient:
 
 @pytest.fixture
 def report(hub: Hub) -> Iterator[int]:
-    with hub.cron.begin() as conn:
-        report_id = conn.scalar(sa.insert(s.reports).values(
-            tenant_id=hub.tenant_id("acme"), name="Recovered export", definition=RUNS,
-        ).returning(s.reports.c.id))  # fmt: skip
-    yield report_id
-    with hub.cron.begin() as conn:
-        conn.execute(sa.delete(s.reports).where(s.reports.c.id == report_id))
+    with hub.saved_report("Recovered export", RUNS) as report_id:
+        yield report_id
 
 
 @contextmanager

@@ -27,15 +27,8 @@ return Boolean(pending) && ["requested", "prioritized", "blocked", "executing", 
 
 @pytest.fixture
 def report(hub: Hub) -> Iterator[int]:
-    with hub.cron.begin() as conn:
-        report_id = conn.scalar(sa.insert(s.reports).values(
-            tenant_id=hub.tenant_id("acme"), name="Tokens for the viewer", definition=DEFINITION,
-        ).returning(s.reports.c.id))  # fmt: skip
-    try:
+    with hub.saved_report("Tokens for the viewer", DEFINITION) as report_id:
         yield report_id
-    finally:
-        with hub.cron.begin() as conn:
-            conn.execute(sa.delete(s.reports).where(s.reports.c.id == report_id))
 
 
 def test_the_viewer_sees_the_report_freshness_and_caveats_without_an_error_toast(
