@@ -25,6 +25,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 import config
+import redis_client
 import throttle
 from access import HubUser
 from db import accounts, engines
@@ -175,7 +176,7 @@ def _throttle_redis() -> Redis:
     url = config.load().redis_url
     if url is None:
         raise RuntimeError("REDIS_URL is not set: sign-in throttling needs Redis.")
-    return throttle.client(url)
+    return redis_client.fail_fast(url)
 
 
 @blueprint.get("/login")

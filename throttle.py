@@ -21,7 +21,7 @@ that an attacker can aim at the real owner or at everyone behind one address.
   `X-Forwarded-For` hop that is not a trusted proxy. Hops to its left were written by
   the client and are never believed.
 - **Redis down**: the reservation is the gate, so without Redis nobody signs in; the
-  throttle's own client gives up after `REDIS_TIMEOUT_SECONDS` and sign-in answers 503
+  throttle's client (`redis_client.fail_fast`) gives up after half a second and sign-in answers 503
   at once. It reconnects by itself when Redis is back.
 """
 
@@ -31,23 +31,15 @@ import hashlib
 import ipaddress
 import math
 from dataclasses import dataclass
-from functools import cache
 
 from redis import Redis
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from config import Network
 from errors import ServiceUnavailable
 
 # v2: the account record became a hash; the old string keys expire on their own.
 KEY_PREFIX = "hub:login-failures:v2:"
-# Throttling is a few O(1) commands: a Redis that has not answered in 500 ms is down
-# for our purpose, and a sign-in page that hangs helps nobody. No retries: a refused
-# connection fails at once, and the pool itself replaces a pooled connection that died
-# with a restarted server when it hands it out.
-REDIS_TIMEOUT_SECONDS = 0.5
 UNAVAILABLE = "Sign-in is briefly unavailable. Try again in a minute."
 UNAVAILABLE_RETRY_AFTER = 60
 
@@ -114,17 +106,6 @@ class Reservation:
     is_granted: bool
     failures: int
     retry_after: float
-
-
-@cache
-def client(url: str) -> Redis:
-    """The throttle's Redis client for `url`: short timeouts, no retries."""
-    return Redis.from_url(
-        url,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        retry=Retry(NoBackoff(), 0),
-    )
 
 
 def _account_key(email: str) -> str:

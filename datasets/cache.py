@@ -51,7 +51,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.engine import Engine
 
 import config
-import throttle
+import redis_client
 from datasets import result_codec
 from datasets.model import Definition, Mode
 from datasets.run import STATEMENT_TIMEOUT_MS, Result, run_report
@@ -90,11 +90,11 @@ def lock_key(key: str) -> str:
 
 
 def default_client() -> Redis | None:
-    """A client for REDIS_URL with short timeouts and no retries, or None without one. It
-    is the one sign-in throttling keeps (throttle.client): a Redis that has not answered
-    in half a second is down for the cache too, and the report runs without it."""
+    """A client for REDIS_URL with short timeouts and no retries, or None without one
+    (redis_client.fail_fast, as sign-in throttling uses): a Redis that has not answered
+    in half a second is down for the cache, and the report runs without it."""
     url = config.load().redis_url
-    return throttle.client(url) if url else None
+    return redis_client.fail_fast(url) if url else None
 
 
 def _version(engine: Engine, tenant_id: int) -> str:
