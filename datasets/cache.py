@@ -148,6 +148,8 @@ def fetch_or_compute(
         if cached is not None:
             return cached
         is_holder = refresh or bool(redis.set(lock_key(key), token, nx=True, px=LOCK_TTL_MS))
+        # A holder that finished between our miss and our lock has stored the result.
+        stored = None if refresh or not is_holder else _decoded(redis.get(key), decode)
     except RedisError as error:
         log.warning("result cache unavailable, running uncached: %s", error)
         return compute()
@@ -155,7 +157,7 @@ def fetch_or_compute(
         awaited = _awaited(redis, key, decode)
         return awaited if awaited is not None else _stored(redis, key, compute(), ttl)
     try:
-        return _stored(redis, key, compute(), ttl)
+        return stored if stored is not None else _stored(redis, key, compute(), ttl)
     finally:
         if not refresh:
             _release(redis, key, token)

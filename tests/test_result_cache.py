@@ -324,3 +324,33 @@ def test_a_cards_refresh_recomputes_and_its_tick_reads_the_cache(
     assert _entry_ran_at(redis) == computed
     post("refresh")
     assert _entry_ran_at(redis) > computed
+
+
+def test_a_holder_that_finds_the_value_stored_after_its_miss_does_not_compute(
+    hub: Hub, redis: Redis
+) -> None:
+    """The race single-flight must close: a request misses, another holder stores the
+    result and releases its lock, then the request takes the lock. It reads the stored
+    result instead of computing the report a second time."""
+    definition = validate(COUNT)
+    key = "hub:result:v1:test:late-holder"
+    stored = run_report(definition, tenant_id=hub.tenant_id("acme"), mode=Mode.SAVED,
+                        engine=hub.web, today=TODAY)  # fmt: skip
+
+    class LateLock(Redis):  # the real server; the other holder finishes just before our lock
+        def set(self, name: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("nx"):
+                super().set(key, result_codec.dumps(stored), ex=60)
+            return super().set(name, value, *args, **kwargs)
+
+    late = LateLock(connection_pool=redis.connection_pool)
+    calls: list[int] = []
+
+    def compute() -> Result:
+        calls.append(1)
+        return stored
+
+    result = cache.fetch_or_compute(late, key, ttl=60, compute=compute,
+                                    decode=_decoder(definition))  # fmt: skip
+    assert calls == [] and result.ran_at == stored.ran_at
+    assert not redis.exists(cache.lock_key(key))
