@@ -34,6 +34,15 @@ DESCRIPTIONS: dict[Leaf, str] = {
     Leaf.TELEMETRY: "View raw chat telemetry (the Event Explorer).",
 }
 
+# Each leaf in words, as refusals name it: "needs the permission “Managing reports”".
+LABELS: dict[Leaf, str] = {
+    Leaf.ANALYTICS: "Viewing analytics",
+    Leaf.REPORTS_MANAGE: "Managing reports",
+    Leaf.GOALS: "Viewing goals",
+    Leaf.GOALS_MANAGE: "Managing goals",
+    Leaf.TELEMETRY: "Viewing raw telemetry",
+}
+
 
 def effective_leaves(granted: Iterable[str]) -> frozenset[Leaf]:
     """The granted leaves plus every leaf they imply."""

@@ -25,14 +25,19 @@ from api import dashboard as dashboard_api
 from api import events as events_api
 from api import exports as exports_api
 from api import reports as reports_api
+from api import unsubscribe as unsubscribe_api
 from components import ids, shell
 from errors import BadRequest, Forbidden, HubError, NotFound, Unauthorized, UserError
 
 log = logging.getLogger("hub")
 
 # Paths served without a session: the sign-in page and static files Dash needs.
-PUBLIC_PREFIXES = ("/login", "/logout", "/assets/", "/_dash-component-suites/", "/healthz")
+PUBLIC_PREFIXES = ("/login", "/logout", "/assets/", "/_dash-component-suites/", "/healthz",
+                   "/unsubscribe")  # fmt: skip
 PUBLIC_PATHS = ("/_favicon.ico", "/favicon.ico")
+# Form posts that carry their own proof: the sign-in form's token, an unsubscribe link's
+# signed token (api/unsubscribe.py).
+UNGUARDED_POSTS = ("/login", "/logout", "/unsubscribe")
 # GET routes that answer JSON: signed out, they say 401 rather than redirect.
 JSON_ROUTES = (
     "/admin/analytics/reports/suggest",
@@ -60,13 +65,13 @@ def _require_login() -> flask.Response | None:
 
 
 def _check_request_origin() -> None:
-    """CSRF defence for every state-changing request except the sign-in form (which has
-    its own token): the body must be JSON — a cross-site form cannot send that without a
-    CORS preflight, which we never grant — and a browser's Origin must be this site.
-    Session cookies are SameSite=Lax on top. Scripts with a cookie jar send JSON and no
-    Origin, so they keep working."""
+    """CSRF defence for every state-changing request except the sign-in form and the
+    unsubscribe link (UNGUARDED_POSTS, each with its own token): the body must be JSON —
+    a cross-site form cannot send that without a CORS preflight, which we never grant —
+    and a browser's Origin must be this site. Session cookies are SameSite=Lax on top.
+    Scripts with a cookie jar send JSON and no Origin, so they keep working."""
     request = flask.request
-    if request.method in ("GET", "HEAD", "OPTIONS") or request.path in ("/login", "/logout"):
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.path in UNGUARDED_POSTS:
         return
     if not request.is_json:
         raise BadRequest("send the request body as JSON (Content-Type: application/json)")
@@ -145,6 +150,7 @@ def create_app(settings: config.Settings | None = None) -> dash.Dash:
     server.register_blueprint(exports_api.blueprint)
     server.register_blueprint(dashboard_api.blueprint)
     server.register_blueprint(events_api.blueprint)
+    server.register_blueprint(unsubscribe_api.blueprint)
     server.register_error_handler(HubError, _error_response)
     server.register_error_handler(Exception, _internal)
     server.add_url_rule("/healthz", "healthz", lambda: {"ok": True})

@@ -29,6 +29,8 @@ class Settings:
     secure_cookies: bool
     # Reverse proxies whose X-Forwarded-For is believed (HUB_TRUSTED_PROXIES); see throttle.py.
     trusted_proxies: tuple[Network, ...] = ()
+    # Where people reach the hub (HUB_PUBLIC_URL): links in emails (unsubscribe) start so.
+    public_url: str = "http://127.0.0.1:8050"
 
     @property
     def outbox(self) -> Path:
@@ -71,4 +73,6 @@ def load() -> Settings:
         port=int(env.get("HUB_PORT", "8050")),
         secure_cookies=env.get("HUB_SECURE_COOKIES", "") == "1",
         trusted_proxies=_networks("HUB_TRUSTED_PROXIES", env.get("HUB_TRUSTED_PROXIES", "")),
+        public_url=env.get("HUB_PUBLIC_URL")
+        or f"http://{env.get('HUB_HOST', '127.0.0.1')}:{env.get('HUB_PORT', '8050')}",
     )

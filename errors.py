@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from access import Leaf
 
 ECHO_CHARS = 80
 
@@ -54,6 +57,17 @@ class Forbidden(UserError):
         super().__init__(message)
 
 
+class MissingLeaf(Forbidden):
+    """The user's roles do not grant `leaf`: the leaf travels as data, in the answer too."""
+
+    def __init__(self, leaf: Leaf, message: str) -> None:
+        super().__init__(message)
+        self.leaf = leaf
+
+    def details(self) -> dict[str, object]:
+        return {"leaf": self.leaf.value}
+
+
 class NotFound(UserError):
     status = 404
 
@@ -102,6 +116,10 @@ class BadSchedule(InvalidInput):
     """An email schedule that cannot be stored."""
 
 
+class BadAlert(InvalidInput):
+    """An alert on a measure that cannot be stored."""
+
+
 class BadGoal(InvalidInput):
     """A goal that cannot be stored."""
 
@@ -116,6 +134,10 @@ class BadRetention(InvalidInput):
 
 class BadEventFilter(InvalidInput):
     """Event Explorer filters from a URL that cannot be applied."""
+
+
+class BadBucket(InvalidInput):
+    """A drill-down's clicked point that does not fit its report (datasets.drill)."""
 
 
 class ReportTimeout(UserError):

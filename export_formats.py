@@ -3,6 +3,11 @@
 No grand-total footer is ever written: summing ratios or mixing currencies across rows
 would be meaningless. CSV cells are the formatter's display text; XLSX cells stay
 numbers and dates, with number formats that display that same text.
+
+`file_bytes` is the one rendering behind the download route, export jobs and scheduled
+emails' attachments. It is a function of the result alone: the workbook's document
+properties and every zip member carry the result's computed time, so the same result
+gives the same bytes whenever and wherever it is rendered.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from typing import Any, assert_never
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
 
 from datasets.describe import describe
 from datasets.formatting import format_value, is_empty, row_currency
@@ -95,7 +102,14 @@ def _cell_value(value: Any, column: Column) -> Any:
     return float(value)
 
 
-def xlsx_bytes(result: Result, *, title: str, generated_at: dt.datetime) -> bytes:
+def file_bytes(result: Result, fmt: str, *, title: str) -> bytes:
+    """The export file of `result` in `fmt` (csv or xlsx)."""
+    if fmt == "csv":
+        return "".join(csv_chunks(result)).encode()
+    return xlsx_bytes(result, title=title)
+
+
+def xlsx_bytes(result: Result, *, title: str) -> bytes:
     """A workbook: the report sheet (bold frozen header) and an "About" sheet."""
     book = Workbook(write_only=False)
     sheet = book.active
@@ -121,7 +135,6 @@ def xlsx_bytes(result: Result, *, title: str, generated_at: dt.datetime) -> byte
     rows = [
         ("Report", title),
         *describe(result.definition, result.start, result.end),
-        ("Generated at", generated_at.strftime("%Y-%m-%d %H:%M UTC")),
         ("Data as of", result.ran_at.strftime("%Y-%m-%d %H:%M UTC")),
         ("Rows", str(len(result.frame))),
         ("Truncated", _truncation(result)),
@@ -131,8 +144,23 @@ def xlsx_bytes(result: Result, *, title: str, generated_at: dt.datetime) -> byte
         about.cell(row=about.max_row, column=1).font = Font(bold=True)
     about.column_dimensions["A"].width = 16
     about.column_dimensions["B"].width = 80
+    return _stamped_workbook(book, result.ran_at)
+
+
+def _stamped_workbook(book: Workbook, at: dt.datetime) -> bytes:
+    """The workbook's bytes with `at` as its created and modified time and as every zip
+    member's time (openpyxl would write the current time into both)."""
+    utc = at.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
+    book.properties.created = book.properties.modified = utc
+    written = io.BytesIO()
+    ExcelWriter(book, zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED)).save()  # closes it
     out = io.BytesIO()
-    book.save(out)
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(out, "w") as target:
+        for member in source.infolist():
+            stamped = zipfile.ZipInfo(member.filename, date_time=utc.timetuple()[:6])
+            stamped.compress_type = zipfile.ZIP_DEFLATED
+            stamped.external_attr = member.external_attr
+            target.writestr(stamped, source.read(member))
     return out.getvalue()
 
 

@@ -195,6 +195,9 @@ def login_submit() -> flask.Response:
     next_path = _safe_next(form.get("next"))
     if not _has_valid_token(form.get(CSRF_KEY)):
         return _render(400, error=SESSION_EXPIRED, email=email)
+    if missing := _missing(email=email, password=password):
+        # Not a guess at any password, so not counted by the throttle.
+        return _render(400, error=missing, email=email, next=next_path)
     policy, redis = _policy(), _throttle_redis()
     try:
         attempt = throttle.reserve(redis, email=email, policy=policy)
@@ -218,6 +221,13 @@ def login_submit() -> flask.Response:
     csrf_token()  # a fresh token for the sign-out form
     flask_login.login_user(signed_in.user)
     return flask.redirect(next_path)
+
+
+def _missing(*, email: str, password: str) -> str | None:
+    """What an empty sign-in lacks, in words ("Enter your password."); None if nothing."""
+    given = (("email address", email), ("password", password))
+    missing = [words for words, value in given if not value]
+    return f"Enter your {' and '.join(missing)}." if missing else None
 
 
 def _refuse_wrong_password(

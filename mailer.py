@@ -4,6 +4,11 @@ SMTP_URL is `smtp://[user:password@]host[:port]` (STARTTLS when the server offer
 or `smtps://…` (TLS from the start, port 465 by default). Without it, every message is
 added to the Maildir `$HUB_HOME/outbox`, which the hub shows on its Outbox page, each
 tenant seeing only the messages it sent (the `X-Hub-Tenant` header).
+
+`Postman` sends several messages over one SMTP connection (a delivery sends one message
+per recipient); a message the server refuses raises one of REFUSALS, which
+`refusal_text` words for the delivery ledger, and the connection stays usable for the
+next one.
 """
 
 from __future__ import annotations
@@ -19,13 +24,18 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
 import config
 
 TENANT_HEADER = "X-Hub-Tenant"
 LEAF_HEADER = "X-Hub-Leaf"  # the leaf needed to read the report it carries
+REPORT_HEADER = "X-Hub-Report"  # the id of the report it carries (the Outbox links it)
 SMTP_TIMEOUT_SECONDS = 30
+# What sending one message raises when it did not go out: the server refused it (a
+# recipient, the sender, the data) or could not be reached.
+REFUSALS = (smtplib.SMTPException, OSError)
 
 
 def delivery_problem(settings: config.Settings | None = None) -> str | None:
@@ -44,13 +54,62 @@ def delivery_problem(settings: config.Settings | None = None) -> str | None:
 
 def send(message: EmailMessage, settings: config.Settings | None = None) -> str:
     """Delivers the message; returns where it went ("smtp" or "outbox")."""
-    settings = settings or config.load()
-    if settings.smtp_url is None:
-        ensure_outbox(settings.outbox)
-        mailbox.Maildir(settings.outbox, create=False).add(message)
-        return "outbox"
-    _send_smtp(message, settings.smtp_url)
-    return "smtp"
+    with Postman(settings) as postman:
+        return postman.send(message)
+
+
+class Postman:
+    """Sends messages through SMTP_URL over one connection, opened at the first message
+    (and again after a failure dropped it), or into the outbox. Use it as a context."""
+
+    def __init__(self, settings: config.Settings | None = None) -> None:
+        self.settings = settings or config.load()
+        self._client: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage) -> str:
+        """Delivers the message; returns where it went ("smtp" or "outbox"), or raises
+        one of REFUSALS."""
+        if self.settings.smtp_url is None:
+            ensure_outbox(self.settings.outbox)
+            mailbox.Maildir(self.settings.outbox, create=False).add(message)
+            return "outbox"
+        if self._client is None:
+            self._client = _connect(self.settings.smtp_url)
+        try:
+            self._client.send_message(message)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self._client = None  # reconnect for the next message
+            raise
+        return "smtp"
+
+    def __enter__(self) -> Postman:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:  # fmt: skip
+        if self._client is not None:
+            try:
+                self._client.quit()
+            except REFUSALS:
+                self._client.close()
+            self._client = None
+
+
+def refusal_text(error: BaseException) -> str:
+    """What a failed send raised, in a line for the delivery history."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, reason = next(iter(error.recipients.values()))
+        return f"The mail server refused the address: {code} {_text(reason)}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"The mail server refused the message: {error.smtp_code} {_text(error.smtp_error)}"
+    if isinstance(error, smtplib.SMTPException | OSError):
+        return f"The mail server could not be reached: {error}"[:300]
+    return "The message could not be sent."
+
+
+def _text(reason: bytes | str) -> str:
+    text = reason.decode(errors="replace") if isinstance(reason, bytes) else reason
+    return text[:300]
 
 
 def ensure_outbox(outbox: Path) -> None:
@@ -63,7 +122,7 @@ def ensure_outbox(outbox: Path) -> None:
         os.makedirs(outbox / sub, mode=0o700, exist_ok=True)
 
 
-def _send_smtp(message: EmailMessage, url: str) -> None:
+def _connect(url: str) -> smtplib.SMTP:
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ValueError("SMTP_URL must look like smtp://user:password@host:port")
@@ -75,14 +134,17 @@ def _send_smtp(message: EmailMessage, url: str) -> None:
         if implicit_tls
         else smtplib.SMTP(parts.hostname, port, timeout=SMTP_TIMEOUT_SECONDS)
     )
-    with client:
+    try:
         client.ehlo()
         if not implicit_tls and client.has_extn("starttls"):
             client.starttls(context=context)
             client.ehlo()
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
-        client.send_message(message)
+    except BaseException:
+        client.close()
+        raise
+    return client
 
 
 @dataclass(frozen=True)
@@ -94,6 +156,26 @@ class OutboxMessage:
     html: str
     attachments: tuple[str, ...]
     leaf: str | None
+    report_id: int | None = None  # the report it carries (REPORT_HEADER), if any
+
+
+def _outbox_message(key: str, raw: bytes, tenant_id: int) -> OutboxMessage | None:
+    """The message, or None when it is another tenant's."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    if message.get(TENANT_HEADER) != str(tenant_id):
+        return None
+    body = message.get_body(preferencelist=("html",))
+    date, report = message.get("Date"), str(message.get(REPORT_HEADER, ""))
+    return OutboxMessage(
+        key=key,
+        subject=str(message.get("Subject", "")),
+        recipients=str(message.get("To", "")),
+        sent_at=parsedate_to_datetime(date) if date else None,
+        html=body.get_content() if body is not None else "",
+        attachments=tuple(a.get_filename() or "attachment" for a in message.iter_attachments()),
+        leaf=message.get(LEAF_HEADER),
+        report_id=int(report) if report.isascii() and report.isdigit() else None,
+    )
 
 
 def outbox_messages(outbox: Path, *, tenant_id: int, limit: int = 50) -> list[OutboxMessage]:
@@ -101,27 +183,18 @@ def outbox_messages(outbox: Path, *, tenant_id: int, limit: int = 50) -> list[Ou
     if not outbox.exists():
         return []
     box = mailbox.Maildir(outbox, create=False)
-    parser = BytesParser(policy=policy.default)
-    found = []
-    for key in box.iterkeys():
-        raw = box.get_bytes(key)
-        message = parser.parsebytes(raw)
-        if message.get(TENANT_HEADER) != str(tenant_id):
-            continue
-        body = message.get_body(preferencelist=("html",))
-        date = message.get("Date")
-        found.append(
-            OutboxMessage(
-                key=key,
-                subject=str(message.get("Subject", "")),
-                recipients=str(message.get("To", "")),
-                sent_at=parsedate_to_datetime(date) if date else None,
-                html=body.get_content() if body is not None else "",
-                attachments=tuple(
-                    a.get_filename() or "attachment" for a in message.iter_attachments()
-                ),
-                leaf=message.get(LEAF_HEADER),
-            )
-        )
+    found = [m for key in box.iterkeys()
+             if (m := _outbox_message(key, box.get_bytes(key), tenant_id)) is not None]  # fmt: skip
     found.sort(key=lambda m: m.sent_at or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True)
     return found[:limit]
+
+
+def outbox_message(outbox: Path, key: str, *, tenant_id: int) -> OutboxMessage | None:
+    """One of the tenant's outbox messages by its key (None: gone, or not the tenant's)."""
+    if not outbox.exists():
+        return None
+    try:
+        raw = mailbox.Maildir(outbox, create=False).get_bytes(key)
+    except KeyError:
+        return None
+    return _outbox_message(key, raw, tenant_id)

@@ -28,11 +28,11 @@ from typing import Any
 
 from rq.job import Job
 
-from access import HubUser, Leaf, current
+from access import LABELS, HubUser, Leaf, current
 from datasets.registry import DATASETS
 from db import engines
 from db.reports import SavedReport, get_report
-from errors import Forbidden, NotFound, Unauthorized
+from errors import MissingLeaf, NotFound, Unauthorized
 
 NO_REPORT = "There is no such report."
 NO_EXPORT = "There is no such export."
@@ -69,7 +69,7 @@ def page_user(leaf: Leaf) -> HubUser | None:
 
 def _require_leaf(user: HubUser, leaf: Leaf) -> None:
     if not user.may(leaf):
-        raise Forbidden(f"Your role does not grant {leaf.value}.")
+        raise MissingLeaf(leaf, f"Your role does not include {LABELS[leaf].lower()}.")
 
 
 def dataset_leaf(dataset_id: str) -> Leaf:

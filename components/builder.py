@@ -28,7 +28,7 @@ import permissions
 import reporting
 from access import HubUser, Leaf
 from components import builder_form as form
-from components import ids
+from components import drill_panel, ids
 from components.report_view import render_result
 from datasets.model import Dataset, Filter, Operator
 from datasets.registry import DATASETS, dataset_named
@@ -170,6 +170,7 @@ def layout(
                 ]),
             ]), lg=8),
         ]),
+        drill_panel.drill_offcanvas(),
     ], id="hub-builder")  # fmt: skip
 
 
@@ -287,7 +288,8 @@ def refresh_preview(_debounced: Any, _run: int | None, definition: dict | None) 
         body = dbc.Alert("Fix the highlighted fields to see a preview.", color="light",
                          className="mb-0", id="hub-preview-blocked")  # fmt: skip
         return (body, *errors)
-    return (_still(render_result(outcome.result, outcome.previous)), *errors)
+    shown = render_result(outcome.result, outcome.previous, chart_id=ids.B_CHART)
+    return (_still(shown), *errors)
 
 
 def _still(body: html.Div) -> html.Div:

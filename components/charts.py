@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import math
 from dataclasses import dataclass, replace
 from typing import Any, assert_never
@@ -97,8 +98,36 @@ def _literal(result: Result) -> Result:
 Row = dict[str, Any]
 
 
+ROW = "__row"  # each record's index in the result's frame (its drill-down key)
+DRILL_ID = "drill_key"  # a grid row's id: its breakdown values as JSON
+
+
 def _rows(result: Result) -> list[Row]:
-    return result.frame.to_dict("records")
+    return [{**r, ROW: i} for i, r in enumerate(result.frame.to_dict("records"))]
+
+
+def drill_values(result: Result) -> list[dict[str, Any]]:
+    """Each row's breakdown values as a drill-down bucket names them (datasets.bucket),
+    JSON-ready: time as "YYYY-MM-DD", other values as the result holds them."""
+    breakdowns = [c.id for c in result.columns if c.role == "dimension"]
+    return [{b: _drill_value(row[b]) for b in breakdowns}
+            for row in result.frame.to_dict("records")]  # fmt: skip
+
+
+def _drill_value(value: Any) -> Any:
+    if is_empty(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value.item() if hasattr(value, "item") else value  # numpy scalars
+
+
+def _drill_point(plot: _Plot, row: Row, measure: Column) -> dict[str, Any] | None:
+    """The bucket a chart point opens ({"measure", "values"}); None for "Other"."""
+    index = row.get(ROW)
+    return None if index is None else {"measure": measure.id, "values": plot.keys[index]}
 
 
 def _text(row: Row, column: Column) -> str:
@@ -256,9 +285,10 @@ def _refused(reason: str) -> go.Figure:
     return figure
 
 
-def _xy_figure(result: Result, kind: Viz) -> go.Figure:
+def _xy_figure(result: Result, kind: Viz, keys: list[dict[str, Any]]) -> go.Figure:
     """Line (over time) or bar (over the first category, else time): a trace per measure
-    and series, each measure on the axis of its unit; time reads as the table's periods."""
+    and series, each measure on the axis of its unit; time reads as the table's periods.
+    Each point carries the bucket it drills into (`keys`: the raw rows' breakdowns)."""
     time, categories, measures = _split(result)
     x = time if kind is Viz.LINE or not categories else categories[0]
     assert x is not None
@@ -272,7 +302,7 @@ def _xy_figure(result: Result, kind: Viz) -> go.Figure:
     periods = sorted({r[x.id] for r in rows}) if is_time else []
     labels = {p: format_value(p, x) for p in periods}
     note = _partial_note(result, x, periods[-1]) if periods else None
-    plot = _Plot(kind, x, on, axes, labels, note)
+    plot = _Plot(kind, x, on, axes, labels, note, keys)
     traces: list[go.BaseTraceType] = []
     for index, (measure, item) in enumerate((m, i) for m in measures for i in series):
         name = measure.label if not item.name else (
@@ -310,6 +340,7 @@ class _Plot:
     axes: dict[str, _Axis]
     labels: dict[Any, str]  # time x: each period and the table's label of it
     note: str | None  # the last period's note when it is not over
+    keys: list[dict[str, Any]]  # each result row's breakdown values (drill_values)
 
 
 def _trace(
@@ -323,27 +354,32 @@ def _trace(
     xs = [r[x.id] if x.type == "time" else str(r[x.id]) for r in rows]
     ys = [None if (v := _number(r[measure.id])) is None else v / scale for r in rows]
     hover = [f"{_text(r, x)}<br>{name}: {_text(r, measure)}" for r in rows]
+    points = [_drill_point(plot, r, measure) for r in rows]
     partial = note is not None and bool(xs) and bool(labels) and xs[-1] == max(labels)
     if plot.kind is Viz.BAR:
         shapes = ["/" if partial and i == len(xs) - 1 else "" for i in range(len(xs))]
         return [go.Bar(x=[labels[v] for v in xs] if labels else xs, y=ys, name=name,
                        hovertext=hover, hoverinfo="text", yaxis=yaxis, offsetgroup=name,
+                       customdata=points,
                        marker={"color": color, "pattern": {"shape": shapes}})]  # fmt: skip
     common = {"name": name, "hoverinfo": "text", "yaxis": yaxis, "legendgroup": name,
               "line": {"color": color}, "marker": {"size": 5, "color": color}}  # fmt: skip
     if not partial or len(xs) < 2:
-        return [go.Scatter(x=xs, y=ys, hovertext=hover, mode="lines+markers", **common)]
+        return [go.Scatter(x=xs, y=ys, hovertext=hover, customdata=points,
+                           mode="lines+markers", **common)]  # fmt: skip
     return [
-        go.Scatter(x=xs[:-1], y=ys[:-1], hovertext=hover[:-1], mode="lines+markers", **common),
+        go.Scatter(x=xs[:-1], y=ys[:-1], hovertext=hover[:-1], customdata=points[:-1],
+                   mode="lines+markers", **common),
         go.Scatter(x=xs[-2:], y=ys[-2:], hovertext=[hover[-2], f"{hover[-1]} ({note})"],
-                   mode="lines+markers", showlegend=False,
+                   customdata=points[-2:], mode="lines+markers", showlegend=False,
                    **{**common, "line": {"color": color, "dash": "dot"}}),
     ]  # fmt: skip
 
 
-def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str]]:
-    """(labels, values, display texts), largest first; past MAX_PIE_SLICES the rest fold
-    into "Other" when the measure adds up (a sum of averages would mean nothing)."""
+def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str], list[int | None]]:
+    """(labels, values, display texts, result row indexes), largest first; past
+    MAX_PIE_SLICES the rest fold into "Other" (no row) when the measure adds up (a sum
+    of averages would mean nothing)."""
     _, categories, measures = _split(result)
     dim, measure = categories[0], measures[0]
     rows = sorted(
@@ -354,6 +390,7 @@ def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str]]:
     labels = [str(r[dim.id]) for r in rows]
     values = [float(r[measure.id]) for r in rows]
     texts = [_text(r, measure) for r in rows]
+    indexes: list[int | None] = [r[ROW] for r in rows]
     if len(rows) > MAX_PIE_SLICES and measure.is_additive:
         keep = MAX_PIE_SLICES - 1
         other = sum(values[keep:])
@@ -361,14 +398,18 @@ def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str]]:
         labels = [*labels[:keep], "Other"]
         values = [*values[:keep], other]
         texts = [*texts[:keep], format_value(other, measure, currency=currency)]
-    return labels, values, texts
+        indexes = [*indexes[:keep], None]
+    return labels, values, texts, indexes
 
 
-def _pie_figure(result: Result) -> go.Figure:
-    labels, values, texts = _pie_slices(result)
+def _pie_figure(result: Result, keys: list[dict[str, Any]]) -> go.Figure:
+    labels, values, texts, indexes = _pie_slices(result)
+    measure = _split(result)[2][0].id
+    points = [None if i is None else {"measure": measure, "values": keys[i]} for i in indexes]
     figure = go.Figure(
         # Names in the legend, shares inside: long names outside the slices left the card.
         go.Pie(labels=labels, values=values, text=texts, hole=0.45, sort=False,
+               customdata=points,
                textposition="inside", texttemplate="%{percent:.1%}",
                hovertemplate="%{label}: %{text} (%{percent:.1%})<extra></extra>")
     )  # fmt: skip
@@ -412,7 +453,7 @@ def _kpi_number_format(measure: Column) -> dict[str, Any]:
             return {"valueformat": ",d"}
 
 
-def _funnel_figure(result: Result) -> go.Figure:
+def _funnel_figure(result: Result, keys: list[dict[str, Any]]) -> go.Figure:
     rows = _rows(result)
     _step, reached, drop_off, conversion = result.columns
     texts = [
@@ -422,6 +463,7 @@ def _funnel_figure(result: Result) -> go.Figure:
     ]
     figure = go.Figure(
         go.Funnel(y=[r["step"] for r in rows], x=[int(r["reached"]) for r in rows], text=texts,
+                  customdata=[{"measure": "reached", "values": keys[r[ROW]]} for r in rows],
                   textinfo="text", textposition="inside", hoverinfo="text",
                   marker={"color": PALETTE[0]})
     )  # fmt: skip
@@ -432,8 +474,10 @@ def _funnel_figure(result: Result) -> go.Figure:
 def table(result: Result, *, grid_id: str | dict[str, Any]) -> dag.AgGrid:
     """A sortable grid: raw values sort, the formatter's text shows, header pinned."""
     rows = []
+    keys = drill_values(result)
     for row in _rows(result):
-        record: dict[str, Any] = {}
+        # The row's id is its drill-down bucket's values; a click reports it (cellClicked).
+        record: dict[str, Any] = {DRILL_ID: json.dumps(keys[row[ROW]], sort_keys=True)}
         for column in result.columns:
             value = row[column.id]
             record[column.id] = None if is_empty(value) else (
@@ -453,6 +497,7 @@ def table(result: Result, *, grid_id: str | dict[str, Any]) -> dag.AgGrid:
         # Headers wrap rather than end in "Success r…"; columns share the width.
         defaultColDef={"flex": 1, "minWidth": 110, "wrapHeaderText": True,
                        "autoHeaderHeight": True},
+        getRowId=f"params.data.{DRILL_ID}",
         dashGridOptions={"domLayout": "autoHeight" if len(rows) <= 15 else "normal"},
         style={"height": None if len(rows) <= 15 else "480px"},
         className="ag-theme-alpine",
@@ -463,16 +508,17 @@ def figure(result: Result, previous: Result | None = None) -> go.Figure:
     """The Plotly figure for the definition's viz (table has no figure: use `table`), with
     the result's text escaped for Plotly. `previous` gives the KPI its change (numbers only)."""
     viz = result.definition.viz
+    keys = drill_values(result)  # before escaping: a drill names the values as stored
     result = _literal(result)
     match viz:
         case Viz.LINE | Viz.BAR:
-            return _xy_figure(result, viz)
+            return _xy_figure(result, viz, keys)
         case Viz.PIE:
-            return _pie_figure(result)
+            return _pie_figure(result, keys)
         case Viz.KPI:
             return _kpi_figure(result, previous)
         case Viz.FUNNEL:
-            return _funnel_figure(result)
+            return _funnel_figure(result, keys)
         case Viz.TABLE:
             raise ValueError("a table is rendered with charts.table(), not as a figure")
         case _:

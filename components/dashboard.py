@@ -22,7 +22,7 @@ KIND_BADGES = {"conversion": ("Conversion", "success"), "run": ("Flow run", "pri
 
 
 def card_id(part: str, report_id: Any) -> dict[str, Any]:
-    """A part of a pinned card: body, refresh, span, left, right, remove, freshness."""
+    """A part of a pinned card: body, load, refresh, span, left, right, remove, freshness."""
     return {"type": f"pin-card-{part}", "report": report_id}
 
 
@@ -182,9 +182,11 @@ def _controls(card: Card, first: bool, last: bool) -> html.Div:
     )  # fmt: skip
 
 
-def card_view(card: Card, *, manage: bool, first: bool, last: bool) -> dbc.Col:
-    """A card whose body a callback of its own fills, behind its own loading spinner, so
-    each card (and the Pulse) loads in parallel with the others; Refresh recomputes it."""
+def card_view(card: Card, *, manage: bool, first: bool, last: bool, content: Any = None) -> dbc.Col:
+    """A card showing `content` (its report read from the cache) or, when that is None, a
+    body its own callback fills at once through a one-shot LOAD interval, behind its own
+    loading spinner, so each card (and the Pulse) loads in parallel with the others;
+    Refresh recomputes it."""
     refresh = dbc.Button(
         "Refresh",
         id=card_id("refresh", card.report_id),
@@ -202,12 +204,15 @@ def card_view(card: Card, *, manage: bool, first: bool, last: bool) -> dbc.Col:
         ],
         className="d-flex justify-content-between align-items-center gap-2",
     )  # fmt: skip
-    body = dcc.Loading(html.Div(id=card_id("body", card.report_id), className="hub-card-body"))
+    body = dcc.Loading(html.Div(content, id=card_id("body", card.report_id),
+                                className="hub-card-body"))  # fmt: skip
+    load = dcc.Interval(id=card_id("load", card.report_id), interval=1,
+                        max_intervals=0 if content is not None else 1)  # fmt: skip
     return dbc.Col(
         html.Div(
             dbc.Card(
                 [dbc.CardHeader(header, className="hub-card-handle" if manage else ""),
-                 dbc.CardBody(body)],
+                 dbc.CardBody([load, body])],
                 className="h-100",
             ),
             className="hub-pin-card h-100",

@@ -30,6 +30,7 @@ def export_download(report: Any) -> dict[str, Any]:
 
 CHART = "hub-chart"
 GRID = "hub-grid"
+B_CHART = "builder-chart"  # the builder preview's chart (its clicks drill down)
 REPORT_DUPLICATE = "report-duplicate"
 REPORT_DELETE = "report-delete"
 REPORT_DELETE_CONFIRM = "report-delete-confirm"

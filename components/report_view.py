@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
+import flask
 from dash import dcc, html
 
 import permissions
@@ -11,7 +12,7 @@ from components import charts, ids, shell
 from datasets.model import Viz
 from datasets.run import Result
 from db.reports import SavedReport
-from errors import Forbidden, NotFound
+from errors import MissingLeaf, NotFound
 
 REPORT_NOT_FOUND = ("Report not found", "It may have been deleted, or the link is wrong.")
 
@@ -25,8 +26,8 @@ def open_report(report_id: str, *, manage: bool = False) -> tuple[HubUser, Saved
         return check(int(report_id) if report_id.isdigit() else None)
     except NotFound:
         return shell.not_found(*REPORT_NOT_FOUND)
-    except Forbidden as refused:
-        return shell.forbidden(refused.public_message)
+    except MissingLeaf as refused:
+        return shell.forbidden(refused.leaf, "Editing this report" if manage else "This report")
 
 
 def run_summary(result: Result) -> html.Div:
@@ -53,7 +54,11 @@ def run_summary(result: Result) -> html.Div:
 
 
 def render_result(
-    result: Result, previous: Result | None = None, *, grid_id: str | dict = ids.GRID
+    result: Result,
+    previous: Result | None = None,
+    *,
+    grid_id: str | dict = ids.GRID,
+    chart_id: str | dict | None = None,
 ) -> html.Div:
     """Chart (unless the viz is a table) above the sortable, formatted table; a KPI is
     its one number, with no grid of one cell under it."""
@@ -64,14 +69,23 @@ def render_result(
     parts = [run_summary(result)]
     if result.definition.viz is not Viz.TABLE:
         height = 160 if result.definition.viz is Viz.KPI else 380
-        parts.append(
-            dcc.Graph(
-                figure=charts.figure(result, previous).update_layout(height=height),
-                config=charts.GRAPH_CONFIG,
-                className="mb-3",
-                id=ids.CHART,
-            )
-        )
+        named = {"id": chart_id} if chart_id is not None else {}  # a drillable chart's id
+        graph = dcc.Graph(figure=charts.figure(result, previous).update_layout(height=height),
+                          config=charts.GRAPH_CONFIG, **named)  # fmt: skip
+        parts.append(html.Div(graph, id=ids.CHART, className="mb-3"))
     if result.definition.viz is not Viz.KPI:
         parts.append(charts.table(result, grid_id=grid_id))
     return html.Div(parts)
+
+
+DELETED_KEY = "deleted_report"  # the session's name of the report just deleted
+
+
+def remember_deleted(name: str) -> None:
+    """The landing says "“name” was deleted." once, the next time it is drawn."""
+    flask.session[DELETED_KEY] = name
+
+
+def take_deleted() -> str | None:
+    name = flask.session.pop(DELETED_KEY, None)
+    return name if isinstance(name, str) else None

@@ -91,11 +91,26 @@ def layout() -> html.Div:
     )
 
 
-def forbidden(message: str) -> html.Div:
+def forbidden(leaf: Leaf, subject: str) -> html.Div:
+    """Why `subject` ("The dashboard") is refused, naming the missing leaf in words, and
+    a way back: to the hub, to sign in, or (without the hub itself) as someone else."""
+    user = access.current()
+    if user is None:
+        back = html.A("Sign in", href="/login", id="hub-forbidden-back")
+    elif user.may(Leaf.ANALYTICS):
+        back = html.A("Back to Analytics", href=login.HOME, id="hub-forbidden-back")
+    else:
+        back = html.A("Sign in as someone else", href="/logout", id="hub-forbidden-back")
     return html.Div(
         [
             html.H1("Access denied", className="h4"),
-            html.P(message, className="text-body-secondary"),
+            html.P(
+                f"{subject} needs the permission “{access.LABELS[leaf]}”, which your role "
+                "does not include. An administrator can add it to your role.",
+                className="text-body-secondary",
+                id="hub-forbidden-reason",
+            ),
+            back,
         ],
         className="hub-empty-state",
         id="hub-forbidden",

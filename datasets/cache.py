@@ -2,6 +2,8 @@
 dashboard visit, a card's minute tick, a report page, an export — is read, not recomputed.
 
 `run_cached` is the one entry point; it has `run_report`'s keywords plus `refresh`.
+`peek_cached` reads a stored result without computing one (None on a miss), so a page
+can draw what is already known in its first response and leave the rest to callbacks.
 
 Key: `hub:result:v1:<tenant id>:<sha256>` over the tenant, the canonical definition
 (`Definition.model_dump_json()`), the mode (its row cap shapes the rows), the UTC day that
@@ -127,8 +129,38 @@ def run_cached(
                     version=_version(engine, tenant_id))  # fmt: skip
     return fetch_or_compute(
         redis, key, ttl=ttl_seconds(definition.dataset), compute=compute, refresh=refresh,
-        decode=functools.partial(result_codec.loads, definition=definition, mode=mode),
+        decode=_decoder(definition, mode),
     )  # fmt: skip
+
+
+def peek_cached(
+    definition: Definition,
+    *,
+    tenant_id: int,
+    mode: Mode,
+    engine: Engine | None = None,
+    today: dt.date | None = None,
+    redis: Redis | None = None,
+) -> Result | None:
+    """The result run_cached would read from the cache, or None when it would compute one
+    (a miss, no Redis, a Redis error): never runs the report."""
+    engine = engine if engine is not None else engines.default().web
+    day = today or dt.datetime.now(dt.UTC).date()
+    redis = redis if redis is not None else default_client()
+    if redis is None:
+        return None
+    key = cache_key(definition, tenant_id=tenant_id, mode=mode, day=day,
+                    version=_version(engine, tenant_id))  # fmt: skip
+    try:
+        raw = redis.get(key)
+    except RedisError as error:
+        log.warning("result cache unavailable: %s", error)
+        return None
+    return _decoded(raw, _decoder(definition, mode))
+
+
+def _decoder(definition: Definition, mode: Mode) -> Callable[[bytes], Result]:
+    return functools.partial(result_codec.loads, definition=definition, mode=mode)
 
 
 def fetch_or_compute(

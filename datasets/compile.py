@@ -31,7 +31,7 @@ from datasets.model import (
     Measure,
     MeasureType,
 )
-from datasets.plan import Plan, plan
+from datasets.plan import Plan, Source, Step, plan
 from datasets.registry import DATASETS
 from datasets.sources import RATIO_TYPE, SOURCES, grouped_by
 from datasets.validate import single_value
@@ -63,7 +63,9 @@ def _currency_of(dataset: Dataset, definition: AggregateQuery, measure: Measure)
     return {"currency": str(value)}
 
 
-def _columns(dataset: Dataset, definition: AggregateQuery) -> tuple[Column, ...]:
+def result_columns(dataset: Dataset, definition: AggregateQuery) -> tuple[Column, ...]:
+    """The typed columns of the definition's result (breakdowns, then measures), as the
+    formatter needs them; also for numbers shown beside a result, such as an alert's."""
     columns = []
     for ref in definition.dimensions:
         d = dataset.dimension(ref.id)
@@ -163,11 +165,22 @@ def _aggregate_select(
     agg, keys = _aggregated(dataset, definition, start, end, plan)
     if any(r.id == "time" for r in definition.dimensions):
         return _gap_filled(dataset, definition, agg, keys, start, end)
-    shown = [c.id for c in _columns(dataset, definition)]
+    shown = [c.id for c in result_columns(dataset, definition)]
     visible = agg.with_only_columns(*(agg.selected_columns[c] for c in shown))
     first = agg.selected_columns[definition.measures[0]]
     dims = [agg.selected_columns[r.id] for r in definition.dimensions]
     return visible.order_by(first.desc().nulls_last(), *dims)
+
+
+def compile_rows(
+    dataset: Dataset, definition: AggregateQuery, start: dt.date, end: dt.date
+) -> sa.Select:
+    """The base rows `definition` reads in [start, end] under its filters, ungrouped, with
+    each of its dimensions' values as a column (by id, shown as in its result: a lookup's
+    name). `dataset` reads them from its table (drill-down passes the definition's
+    dataset over its drill rows). Pure, like compile_definition."""
+    step = Step(Source.ROWS, dataset.table, ())
+    return SOURCES[Source.ROWS](dataset, definition, step, start, end).group_by(None)
 
 
 def compile_definition(
@@ -181,7 +194,7 @@ def compile_definition(
         case AggregateQuery():
             chosen = plan(dataset, definition, rows_only=rows_only)
             select = _aggregate_select(dataset, definition, start, end, chosen)
-            columns = _columns(dataset, definition)
+            columns = result_columns(dataset, definition)
         case FunnelQuery():
             assert definition.flow_id is not None, "validate() requires the funnel's flow"
             select = compile_funnel(definition.flow_id, start, end)

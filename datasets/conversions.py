@@ -11,9 +11,13 @@ from datasets.model import (
     GroupedRollup,
     Lookup,
     Measure,
+    MeasureRows,
+    RowField,
+    RowSource,
     each_alone_and_none,
 )
 from datasets.model import MeasureType as T
+from datasets.model import RowCount as R
 from datasets.operators import CATEGORICAL, NUMERIC
 from db import schema as s
 
@@ -29,6 +33,11 @@ CONVERSIONS = Dataset(
     time_column="completed_at",
     daily=s.goal_completions_daily,
     currency_field="currency",
+    drill=RowSource("goal completions", s.goal_completions, "completed_at", fields=(
+        RowField("value", "Value", T.CURRENCY, currency_column="currency"),
+        RowField("customer_id", "Customer", "category"),
+        RowField("conversation_id", "Conversation", "category"),
+    )),
     grouped=(
         GroupedRollup(Agg.COUNT_DISTINCT, "customer_id", s.goal_customer_bits, GROUPS,
                       each_alone_and_none(GROUPS), numbers=s.customer_ids),
@@ -37,15 +46,19 @@ CONVERSIONS = Dataset(
     ),
     measures=(
         Measure("conversions", "Conversions", T.COUNT, Agg.COUNT,
-                "Number of goal completions."),
+                "Number of goal completions.", rows=MeasureRows(R.ROWS)),
         Measure("revenue", "Revenue", T.CURRENCY, Agg.SUM,
-                "Sum of completion values, in the row's currency.", column="value"),
+                "Sum of completion values, in the row's currency.", column="value",
+                rows=MeasureRows(R.BEHIND, "value")),
         Measure("avg_value", "Avg value", T.CURRENCY, Agg.AVG,
-                "Average value of completions that carry one.", column="value"),
+                "Average value of completions that carry one.", column="value",
+                rows=MeasureRows(R.BEHIND, "value")),
         Measure("distinct_customers", "Customers", T.COUNT, Agg.COUNT_DISTINCT,
-                "Distinct customers who completed a goal.", column="customer_id"),
+                "Distinct customers who completed a goal.", column="customer_id",
+                rows=MeasureRows(R.DISTINCT, "customer_id")),
         Measure("distinct_conversations", "Conversations", T.COUNT, Agg.COUNT_DISTINCT,
-                "Distinct conversations with a completion.", column="conversation_id"),
+                "Distinct conversations with a completion.", column="conversation_id",
+                rows=MeasureRows(R.DISTINCT, "conversation_id")),
     ),
     dimensions=(
         Dimension("time", "Time", "When the goal was completed (UTC).", "completed_at",

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
 from datasets import daily, dates
-from datasets.model import Dataset, OutputColumn, QueryKind
+from datasets.model import Dataset, MeasureRows, OutputColumn, QueryKind
 from datasets.model import MeasureType as T
+from datasets.model import RowCount as R
 from db import schema as s
 
 FUNNEL = Dataset(
@@ -28,18 +30,23 @@ FUNNEL = Dataset(
         OutputColumn("step", "Step", "The flow's steps in order.", "dimension", "category"),
         OutputColumn("reached", "Reached",
                      "Executions started in the range that reached the step.",
-                     "measure", T.COUNT),
+                     "measure", T.COUNT, MeasureRows(R.ROWS)),
         OutputColumn("drop_off", "Drop-off",
                      "Share of the previous step's executions that did not reach this one.",
-                     "measure", T.RATIO),
+                     "measure", T.RATIO, MeasureRows(R.BEHIND)),
         OutputColumn("conversion", "Conversion",
                      "Share of the first step's executions that reached this one.",
-                     "measure", T.RATIO),
+                     "measure", T.RATIO, MeasureRows(R.BEHIND)),
     ),
     notes=(
         "Counts executions of the flow started in the range, whatever their outcome.",
     ),
 )  # fmt: skip
+
+
+def step_label(steps: sa.FromClause) -> ColumnElement[str]:
+    """A step as the funnel shows it, its position and name: "2. Ask order number"."""
+    return sa.func.concat(steps.c.position, ". ", steps.c.name)
 
 
 def compile_funnel(flow_id: int, start: dt.date, end: dt.date) -> sa.Select:
@@ -81,7 +88,7 @@ def compile_funnel(flow_id: int, start: dt.date, end: dt.date) -> sa.Select:
     as_numeric = sa.Numeric(20, 10)
     return (
         sa.select(
-            sa.func.concat(steps.c.position, ". ", steps.c.name).label("step"),
+            step_label(steps).label("step"),
             n.label("reached"),
             (1 - sa.cast(n, as_numeric) / sa.func.nullif(previous, 0)).label("drop_off"),
             (sa.cast(n, as_numeric) / sa.func.nullif(first, 0)).label("conversion"),

@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, StrictStr, Tag
+from sqlalchemy.sql.elements import ColumnElement
 
 
 class QueryKind(StrEnum):
@@ -113,7 +114,26 @@ class Preset(StrEnum):
     YTD = "ytd"
 
 
+class RowCount(StrEnum):
+    """How a drill-down's count relates to the measure clicked (datasets.drill)."""
+
+    ROWS = "rows"  # the measure counts these rows: the drill's count is the number clicked
+    DISTINCT = "distinct"  # it counts distinct values of a column of them: so does the drill
+    BEHIND = "behind"  # it sums, averages or divides them: the count is how many it reads
+
+
 # ---- registry elements ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasureRows:
+    """The drill rows a measure is made of (its dataset's RowSource): those whose `column`
+    (a base column, or a computed field) is set, or equals `value`; every row when
+    `column` is None. DISTINCT counts the distinct values of `column`."""
+
+    count: RowCount
+    column: str | None = None
+    value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,7 @@ class Measure:
     denominator: str | None = None
     precision: int = 2  # DECIMAL places
     currency: str | None = None  # a fixed currency (token cost is USD)
+    rows: MeasureRows | None = None  # what drill-down shows and counts (required: registry)
 
 
 @dataclass(frozen=True)
@@ -186,6 +207,7 @@ class OutputColumn:
     description: str
     role: Literal["dimension", "measure"]
     type: MeasureType | Literal["category"]
+    rows: MeasureRows | None = None  # a measure's drill rows (the funnel: runs at the step)
 
     def column(self) -> Column:
         return Column(self.id, self.label, self.role, str(self.type))
@@ -216,6 +238,45 @@ class GroupedRollup:
         return sum(1 << (width - 1 - i) for i, g in enumerate(self.groups) if g not in kept)
 
 
+@dataclass(frozen=True)
+class RowField:
+    """A column of drill-down rows besides the time and the dataset's breakdowns: a base
+    column, or a value computed for each row (`expression`, e.g. a conversation's message
+    count), shown as a measure type, as text ("category"), or as JSON text ("json")."""
+
+    id: str
+    label: str
+    type: MeasureType | Literal["category", "json"]
+    currency: str | None = None  # a fixed currency
+    currency_column: str | None = None  # or the breakdown holding each row's currency
+    expression: ColumnElement[Any] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class RowSource:
+    """The base rows behind an aggregate dataset's numbers, which drill-down lists.
+
+    `table` holds the dataset's breakdown and filter columns under the same names, and
+    `time_column` puts a row in a UTC day (indexed with the tenant, so the newest rows of
+    a bucket are one index range); rows sort newest first by it, then by `key`. Only rows
+    whose `present` column is set count (tokens: the messages that recorded a total), and
+    with `kept_days` only those of the last that many UTC days (what the rollup keeps).
+    """
+
+    noun: str  # what one row is, plural: "goal completions"
+    table: sa.Table
+    time_column: str
+    fields: tuple[RowField, ...]
+    key: str = "id"
+    present: str | None = None
+    kept_days: int | None = None
+
+    def column(self, name: str) -> ColumnElement[Any]:
+        """A base column of `table`, or the computed field of that id."""
+        computed = {f.id: f.expression for f in self.fields if f.expression is not None}
+        return computed[name] if name in computed else self.table.c[name]
+
+
 def each_alone_and_none(groups: tuple[str, ...]) -> tuple[frozenset[str], ...]:
     """The grouping sets migration 0008 keeps: every column alone, and none."""
     return (*(frozenset({g}) for g in groups), frozenset())
@@ -243,6 +304,8 @@ class Dataset:
     daily: sa.Table | None = None
     # Rollups for the measures that do not add up across days (see datasets.plan).
     grouped: tuple[GroupedRollup, ...] = ()
+    # The base rows drill-down lists (every aggregate dataset has them; see datasets.drill).
+    drill: RowSource | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def measure(self, measure_id: str) -> Measure:

@@ -8,6 +8,9 @@ result cache, so the dashboard and a saved report of the same definition always 
   count beneath (Token usage, the same rollup), shown as "—" until there is token data;
 - flows that need attention: flows with failed runs and a success rate under
   ATTENTION_SUCCESS_RATE, most failures first; and the top flows by runs.
+
+`cached_pulse` is the same overview read from the cache alone (None unless all four
+figures are there), which the dashboard draws in its first response.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from datasets.cache import run_cached
+from datasets.cache import peek_cached, run_cached
 from datasets.formatting import is_empty
 from datasets.model import Mode
 from datasets.run import Result
@@ -87,17 +90,31 @@ def _with_frame(result: Result, frame: pd.DataFrame) -> Result:
     return replace(result, frame=frame.reset_index(drop=True), truncated=False)
 
 
+def _definitions(preset: str) -> list[dict[str, Any]]:
+    return [HERO, strip_definition(preset), tokens_definition(preset), flows_definition(preset)]
+
+
 def pulse(tenant_id: int, preset: str = DEFAULT_RANGE) -> Pulse:
     """The overview for the tenant over `preset` (one of RANGES)."""
-    if preset not in RANGES:
-        preset = DEFAULT_RANGE
+    preset = preset if preset in RANGES else DEFAULT_RANGE
 
     def run(raw: dict[str, Any]) -> Result:
         return run_cached(validate(raw), tenant_id=tenant_id, mode=Mode.SAVED)
 
     # The four figures are independent reports: run them side by side.
-    definitions = [HERO, strip_definition(preset), tokens_definition(preset),
-                   flows_definition(preset)]  # fmt: skip
-    with ThreadPoolExecutor(max_workers=len(definitions)) as pool:
-        hero, strip, tokens, flows = pool.map(run, definitions)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        hero, strip, tokens, flows = pool.map(run, _definitions(preset))
+    return Pulse(preset, hero, strip, tokens, flows)
+
+
+def cached_pulse(tenant_id: int, preset: str = DEFAULT_RANGE) -> Pulse | None:
+    """The overview from the result cache alone, or None when any figure is not there."""
+    preset = preset if preset in RANGES else DEFAULT_RANGE
+    found = []
+    for raw in _definitions(preset):
+        result = peek_cached(validate(raw), tenant_id=tenant_id, mode=Mode.SAVED)
+        if result is None:
+            return None
+        found.append(result)
+    hero, strip, tokens, flows = found
     return Pulse(preset, hero, strip, tokens, flows)

@@ -12,7 +12,7 @@ from datasets.chat import CHAT
 from datasets.conversions import CONVERSIONS
 from datasets.flow_runs import FLOW_RUNS
 from datasets.funnel import FUNNEL
-from datasets.model import Agg, Dataset, QueryKind
+from datasets.model import Agg, Dataset, QueryKind, RowCount
 from datasets.operators import FITS
 from datasets.plan import SHAPE
 from datasets.telemetry import TELEMETRY
@@ -92,14 +92,50 @@ def _kind_issues(dataset: Dataset, where: str, columns: set[str]) -> list[str]:
                 found.append(f"{where}: needs exactly one time dimension, with id 'time'")
             if dataset.outputs:
                 found.append(f"{where}: an aggregate's columns are chosen; it declares no outputs")
+            found += _drill_issues(dataset, where)
         case QueryKind.FUNNEL:
             if not dataset.outputs:
                 found.append(f"{where}: a {dataset.kind} dataset declares its output columns")
             if dataset.measures or dataset.dimensions or dataset.filters:
                 found.append(f"{where}: a {dataset.kind} dataset's columns are fixed; "
                              "it declares no measures, dimensions or filters")  # fmt: skip
+            for output in dataset.outputs:
+                if (output.role == "measure") is (output.rows is None):
+                    found.append(f"{where}: output {output.id} declares drill rows if and "
+                                 "only if it is a measure")  # fmt: skip
         case _:
             assert_never(dataset.kind)
+    return found
+
+
+def _drill_issues(dataset: Dataset, where: str) -> list[str]:
+    """An aggregate's drill rows hold its breakdown and filter columns under their names,
+    and each measure says which of them it is made of."""
+    rows = dataset.drill
+    if rows is None:
+        return [f"{where}: an aggregate declares the rows drill-down lists (drill)"]
+    columns = set(rows.table.c.keys())
+    named = [("time column", rows.time_column), ("key", rows.key), ("present", rows.present)]
+    named += [(f"field {f.id}", f.id) for f in rows.fields if f.expression is None]
+    named += [(f"dimension {d.id}", d.column) for d in dataset.dimensions if not d.is_time]
+    named += [(f"filter {f.field}", f.column) for f in dataset.filters]
+    found = [
+        f"{where}: drill rows {rows.table.name} have no column {column} ({what})"
+        for what, column in named
+        if column is not None and column not in columns
+    ]
+    dimension_ids = {d.id for d in dataset.dimensions}
+    computed = {f.id for f in rows.fields if f.expression is not None}
+    for f in rows.fields:
+        if f.currency_column is not None and f.currency_column not in dimension_ids:
+            found.append(f"{where}: drill field {f.id} takes its currency from no dimension")
+    for m in dataset.measures:
+        if m.rows is None:
+            found.append(f"{where}: measure {m.id} declares no drill rows")
+        elif m.rows.column is not None and m.rows.column not in columns | computed:
+            found.append(f"{where}: measure {m.id} drills by missing column {m.rows.column}")
+        elif m.rows.count is RowCount.DISTINCT and m.rows.column is None:
+            found.append(f"{where}: measure {m.id} counts distinct values of no column")
     return found
 
 

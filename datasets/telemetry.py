@@ -10,9 +10,13 @@ from datasets.model import (
     Filter,
     GroupedRollup,
     Measure,
+    MeasureRows,
+    RowField,
+    RowSource,
     each_alone_and_none,
 )
 from datasets.model import MeasureType as T
+from datasets.model import RowCount as R
 from datasets.operators import SEARCHABLE
 from db import schema as s
 
@@ -24,14 +28,20 @@ TELEMETRY = Dataset(
     time_column="occurred_at",
     daily=s.telemetry_events_daily,
     leaf="comerix.insights.telemetry",
+    drill=RowSource("events", s.telemetry_events, "occurred_at", fields=(
+        RowField("conversation_id", "Conversation", "category"),
+        RowField("properties", "Properties", "json"),
+    )),
     grouped=(
         GroupedRollup(Agg.COUNT_DISTINCT, "conversation_id", s.telemetry_conversation_bits,
                       ("event_name",), each_alone_and_none(("event_name",))),
     ),
     measures=(
-        Measure("events", "Events", T.COUNT, Agg.COUNT, "Events recorded."),
+        Measure("events", "Events", T.COUNT, Agg.COUNT, "Events recorded.",
+                rows=MeasureRows(R.ROWS)),
         Measure("distinct_conversations", "Conversations", T.COUNT, Agg.COUNT_DISTINCT,
-                "Distinct conversations with the event.", column="conversation_id"),
+                "Distinct conversations with the event.", column="conversation_id",
+                rows=MeasureRows(R.DISTINCT, "conversation_id")),
     ),
     dimensions=(
         Dimension("time", "Time", "When the event occurred (UTC).", "occurred_at",

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from db import schema as s
+from db.report_versions import mark_restored
 from db.tenancy import tenant_transaction
 from errors import BadReport, NotFound
 
@@ -105,10 +106,16 @@ def save_report(
     description: str,
     definition: dict[str, Any],
     report_id: int | None = None,
+    restored_from: int | None = None,
 ) -> int:
-    """Creates the report (report_id None) or updates it; returns its id."""
+    """Creates the report (report_id None) or updates it; returns its id.
+
+    `owner_id` is the user saving: the owner of a new report, and the author of the
+    version the save adds when it changes anything (see db.report_versions); a restore
+    names the version it brings back (`restored_from`)."""
     name = _clean_name(name)
-    values = {"name": name, "description": description.strip(), "definition": definition}
+    values = {"name": name, "description": description.strip(), "definition": definition,
+              "updated_by": owner_id}  # fmt: skip
     r = s.reports
     try:
         with tenant_transaction(web, tenant_id=tenant_id) as conn:
@@ -124,6 +131,8 @@ def save_report(
                 .values(updated_at=sa.func.now(), **values)
                 .returning(r.c.id)
             )
+            if updated is not None and restored_from is not None:
+                mark_restored(conn, report_id=updated, restored_from=restored_from)
     except IntegrityError as exc:
         if "ins_reports_tenant_name" in str(exc.orig):
             raise BadReport([("name", f"a report named “{name}” already exists")]) from None

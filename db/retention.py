@@ -1,12 +1,14 @@
-"""Retention: raw rows past their tenant's window are deleted, in small batches.
+"""Retention: rows past their window are deleted, in small batches.
 
-Each entry of EXPIRIES names a table, its time column and the tenant setting that says
-how many days it keeps (today: raw telemetry, `tenants.telemetry_retention_days`, default
-400, at least 31). `expire_rows` deletes, per tenant, the rows older than the window in
-batches of BATCH_ROWS through the (tenant_id, time) index, each batch its own short
-transaction, so no lock is held for long and ingestion never waits. The rollups keep the
-aggregates of deleted days (migrations 0008 and 0009). Expired export files are swept by
-RemoveExpiredExportsCronJob (jobs/exports.py), which stays its own job.
+Each entry of EXPIRIES names a table, its time column and how many days it keeps: a
+tenant setting (raw telemetry, `tenants.telemetry_retention_days`, default 400, at least
+31) or a fixed number (the delivery ledger and alert firings, DELIVERY_DAYS).
+`expire_rows` deletes, per tenant, the rows older than the window in batches of
+BATCH_ROWS through the (tenant_id, time) index, each batch its own short transaction, so
+no lock is held for long and ingestion never waits. The rollups keep the aggregates of
+deleted days (migrations 0008 and 0009); telemetry batches take the refresh's lock.
+Expired export files are swept by RemoveExpiredExportsCronJob (jobs/exports.py), which
+stays its own job.
 """
 
 from __future__ import annotations
@@ -24,16 +26,22 @@ from errors import BadRetention
 BATCH_ROWS = 10_000
 REFRESH_LOCK = "ins_refresh_analytics"  # the advisory lock the rollup refreshes take
 MIN_RETENTION_DAYS = 31
+DELIVERY_DAYS = 400  # a schedule's delivery history (db/deliveries.py) reaches back a year
 
 
 @dataclass(frozen=True)
 class Expiry:
     table: sa.Table
     time_column: str
-    days_setting: str  # the tenants column holding the number of days kept
+    days: str | int  # the tenants column holding the number of days kept, or the number
+    is_rolled_up: bool = False  # deleted under the rollup refresh's lock (see _delete_batch)
 
 
-EXPIRIES = (Expiry(s.telemetry_events, "occurred_at", "telemetry_retention_days"),)
+EXPIRIES = (
+    Expiry(s.telemetry_events, "occurred_at", "telemetry_retention_days", is_rolled_up=True),
+    Expiry(s.report_deliveries, "created_at", DELIVERY_DAYS),
+    Expiry(s.alert_firings, "fired_at", DELIVERY_DAYS),  # an alert's history, as long
+)
 
 
 def set_telemetry_retention(conn: Connection, *, tenant_id: int, days: int) -> None:
@@ -49,15 +57,18 @@ def _cutoffs(cron: Engine, expiry: Expiry, now: dt.datetime) -> list[tuple[int, 
     """(tenant, the instant before which its rows go): midnight UTC `days` days ago."""
     today = now.astimezone(dt.UTC).date()
     with cron.connect() as conn:
-        rows = conn.execute(sa.select(s.tenants.c.id, s.tenants.c[expiry.days_setting]))
+        days = expiry.days
+        kept = s.tenants.c[days] if isinstance(days, str) else sa.literal(days, sa.Integer)
+        rows = conn.execute(sa.select(s.tenants.c.id, kept))
         return [(tenant_id, dates.midnight(today - dt.timedelta(days=days)))
                 for tenant_id, days in rows]  # fmt: skip
 
 
 def _delete_batch(conn: Connection, expiry: Expiry, tenant_id: int, before: dt.datetime,
                   limit: int) -> int:  # fmt: skip
-    # Under the refresh's lock: a rebuild (0009) never sees a day half deleted.
-    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(REFRESH_LOCK))))
+    if expiry.is_rolled_up:  # under the refresh's lock: a rebuild (0009) never sees a day
+        # half deleted
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(REFRESH_LOCK))))
     t = expiry.table
     time = t.c[expiry.time_column]
     oldest = (

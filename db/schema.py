@@ -336,6 +336,23 @@ reports = sa.Table(
     sa.Column("owner_id", sa.BigInteger),
     _ts("created_at"),
     _ts("updated_at"),
+    sa.Column("updated_by", sa.BigInteger),  # who saved it last (migration 0013)
+)
+
+# Every saved state of a report, numbered from 1; a trigger on ins_reports adds them.
+report_versions = sa.Table(
+    "ins_report_versions",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("report_id", sa.BigInteger, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("definition", JSONB, nullable=False),
+    sa.Column("saved_by", sa.BigInteger),
+    _ts("saved_at"),
+    sa.Column("restored_from", sa.Integer),
 )
 
 report_schedules = sa.Table(
@@ -352,6 +369,83 @@ report_schedules = sa.Table(
     sa.Column("created_by", sa.BigInteger),
     _ts("created_at"),
     _ts("updated_at"),
+    # Migration 0011: the hour's IANA zone, the attachment (csv or xlsx), pause, and
+    # whether a scheduled email with no rows is skipped.
+    sa.Column("time_zone", sa.Text, nullable=False),
+    sa.Column("attachment", sa.Text, nullable=False),
+    sa.Column("paused", sa.Boolean, nullable=False),
+    sa.Column("skip_empty", sa.Boolean, nullable=False),
+)
+
+# The delivery ledger (migration 0011, db/deliveries.py): one row per email delivery,
+# unique per (report, slot_day) for scheduled ones; `outcomes` maps each recipient to
+# {state, message_id, error, at}.
+report_deliveries = sa.Table(
+    "ins_report_deliveries",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("report_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("slot_day", sa.Date),
+    _ts("due_at"),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("recipients", ARRAY(sa.Text), nullable=False),
+    sa.Column("outcomes", JSONB, nullable=False),
+    sa.Column("row_count", sa.Integer),
+    sa.Column("attachment_bytes", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("requested_by", sa.BigInteger),
+    _ts("notified_at", nullable=True),
+    _ts("created_at"),
+    _ts("started_at", nullable=True),
+    _ts("finished_at", nullable=True),
+    sa.Column("alert_id", sa.BigInteger),  # migration 0012: the alert an 'alert' one emails
+)
+
+# Addresses removed from a schedule through an email's unsubscribe link (migration 0011).
+report_unsubscribes = sa.Table(
+    "ins_report_unsubscribes",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("report_id", sa.BigInteger, nullable=False),
+    sa.Column("schedule_id", sa.BigInteger, nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    _ts("at"),
+)
+
+# Alerts on a report's measure and the times they fired (migration 0012, db/alerts.py).
+report_alerts = sa.Table(
+    "ins_report_alerts",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("report_id", sa.BigInteger, nullable=False),
+    sa.Column("measure", sa.Text, nullable=False),
+    sa.Column("condition", sa.Text, nullable=False),  # above, below, change
+    sa.Column("threshold", sa.Numeric, nullable=False),
+    sa.Column("cooldown_hours", sa.Integer, nullable=False),
+    sa.Column("recipients", ARRAY(sa.Text), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_by", sa.BigInteger),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+
+alert_firings = sa.Table(
+    "ins_alert_firings",
+    metadata,
+    _tenant_id(),
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.BigInteger, nullable=False),
+    _ts("fired_at"),
+    sa.Column("value", sa.Numeric, nullable=False),
+    sa.Column("previous", sa.Numeric),
+    sa.Column("threshold", sa.Numeric, nullable=False),
+    sa.Column("condition", sa.Text, nullable=False),
+    sa.Column("delivery_id", sa.BigInteger),
 )
 
 dashboard_pins = sa.Table(

@@ -5,6 +5,7 @@ Times are UTC. Each entry is data: function, queue, cron string, timeout.
 
 from rq import cron
 
+from jobs.alerts import check_due_alerts
 from jobs.analytics import refresh_analytics
 from jobs.exports import remove_expired_files
 from jobs.queues import EMAIL, MAINTENANCE
@@ -38,11 +39,22 @@ cron.register(
     name="RetentionCronJob",
 )
 
-# ReportScheduleCronJob: at five past every hour, email the schedules due by then.
+# ReportScheduleCronJob: at five past every hour, enqueue a delivery job per slot due by
+# then (and retries); it sends nothing itself, so two minutes are ample.
 cron.register(
     deliver_due_schedules,
     queue_name=EMAIL,
     cron="5 * * * *",
-    job_timeout=1800,
+    job_timeout=120,
     name="ReportScheduleCronJob",
+)
+
+# AlertCheckCronJob: at ten past every hour, once the hourly refresh has landed, enqueue a
+# check of each active alert outside its cooldown; the checks run on the workers.
+cron.register(
+    check_due_alerts,
+    queue_name=EMAIL,
+    cron="10 * * * *",
+    job_timeout=120,
+    name="AlertCheckCronJob",
 )

@@ -1,7 +1,8 @@
 """Exports: run a saved report in export mode and render it as CSV or XLSX.
 
-`load_export` is what both the HTTP download and the RQ job call, so the two give the
-same bytes. The job writes its file under HUB_HOME/exports, where it is kept for
+`load_export` is what both the HTTP download and the RQ job call, and `render` is
+export_formats.file_bytes, which scheduled emails attach too, so all give the same
+bytes. The job writes its file under HUB_HOME/exports, where it is kept for
 FILE_TTL_SECONDS. Who may start, read and download a job is decided by permissions.py:
 a job carries its tenant and the leaf of its report's dataset in its metadata.
 
@@ -13,7 +14,6 @@ in the job's metadata for the route and the buttons.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from collections.abc import Callable
@@ -37,7 +37,7 @@ from datasets.validate import validate
 from db import engines
 from db.reports import SavedReport, get_report
 from errors import NotFound, UserError
-from export_formats import csv_chunks, filename, xlsx_bytes
+from export_formats import file_bytes, filename
 from jobs import queues
 
 FORMATS = ("csv", "xlsx")
@@ -85,9 +85,7 @@ def check_format(fmt: str) -> None:
 
 
 def render(export: Export) -> bytes:
-    if export.fmt == "csv":
-        return "".join(csv_chunks(export.result)).encode()
-    return xlsx_bytes(export.result, title=export.report.name, generated_at=dt.datetime.now(dt.UTC))
+    return file_bytes(export.result, export.fmt, title=export.report.name)
 
 
 def exports_dir() -> Path:

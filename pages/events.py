@@ -66,7 +66,7 @@ def _since(user: HubUser, filters: db_events.EventFilter, page: db_events.EventP
 def layout(**raw: str | list[str]) -> html.Div:
     user = permissions.page_user(Leaf.TELEMETRY)
     if user is None:
-        return shell.forbidden("Your role does not include raw telemetry (the Event Explorer).")
+        return shell.forbidden(Leaf.TELEMETRY, "The Event Explorer")
     # A repeated parameter arrives as a list: its last value counts, as in a browser form.
     query = {k: v if isinstance(v, str) else v[-1] for k, v in raw.items()}
     # Live polls only a view that parsed: a bad URL has nothing to poll ("query": None).

@@ -109,7 +109,7 @@ def _modal() -> dbc.Modal:
 def layout(**_query: str) -> html.Div:
     user = permissions.page_user(Leaf.GOALS)
     if user is None:
-        return shell.forbidden("Your role does not include goals.")
+        return shell.forbidden(Leaf.GOALS, "The Goals page")
     manage = user.may(Leaf.GOALS_MANAGE)
     return html.Div(
         [

@@ -1,26 +1,39 @@
 """/admin/analytics/outbox — scheduled emails kept in the Maildir outbox (no SMTP_URL).
 
 For people who schedule reports (`reports.manage`): their tenant's messages, newest
-first, each with its recipients, attachment and the email as recipients see it. Mail
-of a dataset the user may not read (telemetry) is left out. Without MAILER_FROM it says
-that nothing is being sent, and what to set.
+first, each with its recipients, attachment, a link to its report, and the email as
+recipients see it, drawn when the message is opened (so 50 messages do not draw 50
+emails). Mail of a dataset the user may not read (telemetry) is left out, here and in
+the preview callback. Without MAILER_FROM it says that nothing is being sent, and what
+to set.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import ALL, Input, Output, State, callback, html, no_update
 
 import config
 import permissions
-from access import Leaf
+from access import HubUser, Leaf
 from components import schedule_form, shell
-from mailer import OutboxMessage, delivery_problem, outbox_messages
+from mailer import OutboxMessage, delivery_problem, outbox_message, outbox_messages
 
 dash.register_page(__name__, path="/admin/analytics/outbox", title="Outbox · Analytics Hub")
 
 DELIVERY_PROBLEM = "outbox-delivery-problem"  # why scheduled emails cannot go out, if so
+LIST = "hub-outbox-list"
+
+
+def preview_id(key: str) -> dict[str, str]:
+    return {"type": "outbox-preview", "key": key}
+
+
+def _readable(user: HubUser, message: OutboxMessage | None) -> bool:
+    return message is not None and permissions.may_read_leaf(user, message.leaf)
 
 
 def _item(message: OutboxMessage) -> dbc.AccordionItem:
@@ -33,11 +46,21 @@ def _item(message: OutboxMessage) -> dbc.AccordionItem:
                     html.Dd(message.recipients, className="col-sm-10"),
                     html.Dt("Attached", className="col-sm-2"),
                     html.Dd(", ".join(message.attachments) or "—", className="col-sm-10"),
+                    html.Dt("Report", className="col-sm-2"),
+                    html.Dd(
+                        html.A(
+                            "Open the report", href=f"/admin/analytics/reports/{message.report_id}"
+                        )
+                        if message.report_id
+                        else "—",
+                        className="col-sm-10",
+                    ),
                 ],
                 className="row small mb-2",
             ),
-            html.Iframe(
-                srcDoc=message.html, sandbox="", title=message.subject, className="hub-mail-preview"
+            html.Div(
+                html.Div("Loading the email…", className="small text-body-secondary"),
+                id=preview_id(message.key),
             ),
         ],
         title=f"{message.subject} · {sent}",
@@ -48,7 +71,7 @@ def _item(message: OutboxMessage) -> dbc.AccordionItem:
 def layout(**_query: str) -> html.Div:
     user = permissions.page_user(Leaf.REPORTS_MANAGE)
     if user is None:
-        return shell.forbidden("The outbox is for people who schedule reports.")
+        return shell.forbidden(Leaf.REPORTS_MANAGE, "The Outbox")
     settings = config.load()
     messages = [
         m
@@ -70,7 +93,7 @@ def layout(**_query: str) -> html.Div:
             [_item(m) for m in messages],
             start_collapsed=True,
             always_open=True,
-            id="hub-outbox-list",
+            id=LIST,
         )
         if messages
         else html.Div(
@@ -89,3 +112,27 @@ def layout(**_query: str) -> html.Div:
         ],
         id="hub-outbox",
     )
+
+
+@callback(
+    Output(preview_id(ALL), "children"),
+    Input(LIST, "active_item"),
+    State(preview_id(ALL), "id"),
+    prevent_initial_call=True,
+)
+def draw_previews(opened: list[str] | str | None, slots: list[dict[str, str]]) -> list[Any]:
+    """The opened messages' emails as recipients see them (in a sandboxed frame)."""
+    user = permissions.require(Leaf.REPORTS_MANAGE)
+    keys = set([opened] if isinstance(opened, str) else opened or [])
+    outbox = config.load().outbox
+    drawn: list[Any] = []
+    for slot in slots:
+        message = outbox_message(outbox, slot["key"], tenant_id=user.tenant_id) if (
+            slot["key"] in keys) else None  # fmt: skip
+        if not _readable(user, message):
+            drawn.append(no_update)
+            continue
+        assert message is not None
+        drawn.append(html.Iframe(srcDoc=message.html, sandbox="", title=message.subject,
+                                 className="hub-mail-preview"))  # fmt: skip
+    return drawn

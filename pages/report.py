@@ -14,11 +14,18 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 import mailer
 import permissions
 from access import HubUser
-from components import ids, schedule_form
+from components import (
+    alerts_panel,
+    deliveries_panel,
+    drill_panel,
+    history_panel,
+    ids,
+    schedule_form,
+)
 from components.export_controls import export_controls
 from components.freshness_note import freshness_note
 from components.pin_control import pin_button
-from components.report_view import open_report, render_result
+from components.report_view import open_report, remember_deleted, render_result
 from datasets.model import Mode
 from datasets.registry import DATASETS
 from db import engines, pins
@@ -84,18 +91,24 @@ def _body(user: HubUser, report: SavedReport, *, refresh: bool = False) -> html.
                          id="hub-report-error")  # fmt: skip
     return html.Div(
         [
-            render_result(outcome.result, outcome.previous),
+            render_result(
+                outcome.result,
+                outcome.previous,
+                chart_id=drill_panel.drill_chart(report.id),
+                grid_id=drill_panel.drill_grid(report.id),
+            ),
             freshness_note(outcome.result.definition.dataset, note_id=FRESHNESS),
         ]
     )
 
 
 def _manager_parts(user: HubUser, report: SavedReport, open_schedule: bool) -> list[Any]:
-    """The schedule status line, the schedule dialog and the delete confirmation, only
-    for users who may manage the report: their callbacks would refuse anyone else, and
-    Dash fires them as the page's components arrive."""
+    """The schedule status line, the schedule dialog, the email deliveries and alerts
+    panels and the delete confirmation, only for users who may manage the report: their
+    callbacks would refuse anyone else, and Dash fires them as the page's components
+    arrive."""
     if not _may_manage(user, report):
-        return [None, None, None]
+        return [None, None, None, None]
     schedule, problem = schedule_form.current_schedule(user, report.id), mailer.delivery_problem()
     status = html.Div([
         schedule_form.delivery_alert(problem, DELIVERY_PROBLEM),
@@ -105,17 +118,24 @@ def _manager_parts(user: HubUser, report: SavedReport, open_schedule: bool) -> l
     return [
         status,
         schedule_form.schedule_modal(schedule, is_open=open_schedule),
+        html.Div(
+            [
+                deliveries_panel.deliveries_panel(user, report.id, schedule, problem),
+                alerts_panel.alerts_panel(user, report.id, report.definition),
+            ]
+        ),
         _delete_modal(report),
     ]
 
 
-def layout(report_id: str = "", schedule: str = "", **_query: str) -> html.Div:
+def layout(report_id: str = "", schedule: str = "", restored: str = "", **_query: str) -> html.Div:
     opened = open_report(report_id)
     if not isinstance(opened, tuple):
         return opened
     user, report = opened
+    versions = history_panel.report_versions(user, report.id)
     dataset = DATASETS.get(str(report.definition.get("dataset")))
-    status, schedule_dialog, delete_dialog = _manager_parts(
+    status, schedule_dialog, deliveries, delete_dialog = _manager_parts(
         user, report, open_schedule=schedule == "1"
     )
     return html.Div(
@@ -134,10 +154,14 @@ def layout(report_id: str = "", schedule: str = "", **_query: str) -> html.Div:
                 className="d-flex justify-content-between align-items-start flex-wrap gap-3 "
                 "mb-2",
             ),
+            history_panel.restored_notice(versions, restored),
             status,
             dbc.Card(dbc.CardBody(dcc.Loading(html.Div(_body(user, report), id=BODY)))),
+            deliveries,
+            history_panel.history_panel(versions, may_restore=_may_manage(user, report)),
             delete_dialog,
             schedule_dialog,
+            drill_panel.drill_offcanvas(),
         ],
         id="hub-report",
     )  # fmt: skip
@@ -197,4 +221,5 @@ def delete(clicks: int | None, report_id: int) -> str:
     if not clicks:
         return no_update
     delete_report(engines.default().web, tenant_id=user.tenant_id, report_id=report.id)
-    return "/admin/analytics?deleted=1"
+    remember_deleted(report.name)
+    return "/admin/analytics"

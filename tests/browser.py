@@ -13,8 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -101,3 +104,25 @@ def sign_in(driver: webdriver.Chrome, base: str, email: str, password: str) -> N
     # The answer replaces the sign-in page (success or not); a test that navigates before
     # it arrives races the sign-in itself.
     WebDriverWait(driver, 20).until(ec.staleness_of(submit))
+
+
+def pick(driver: webdriver.Chrome, element_id: str, text: str) -> None:
+    """Open a dropdown, type, and take the highlighted option (retrying while the control
+    is being re-rendered)."""
+    selector = f"[id='{element_id}']" if element_id.startswith("{") else f"#{element_id}"
+
+    def offered(d: webdriver.Chrome) -> bool:
+        return any(text.lower() in o.text.lower()
+                   for o in d.find_elements(By.CSS_SELECTOR, "[role=option]"))  # fmt: skip
+
+    for _ in range(3):
+        try:
+            wait_for(driver, selector).click()
+            ActionChains(driver).send_keys(text).perform()
+            WebDriverWait(driver, 8, ignored_exceptions=(StaleElementReferenceException,)).until(
+                offered
+            )
+            break
+        except (TimeoutException, StaleElementReferenceException):
+            ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+    ActionChains(driver).send_keys(Keys.ENTER).perform()

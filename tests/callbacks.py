@@ -116,3 +116,29 @@ def server_side(app: dash.Dash) -> list[str]:
     with app.server.test_request_context():
         app._setup_server()
     return sorted(k for k, spec in app.callback_map.items() if "callback" in spec)
+
+
+def page(client: FlaskClient, pathname: str, search: str = "") -> TestResponse:
+    """Posts Dash pages' routing callback for `pathname`, as the renderer does on a visit:
+    the answer holds the page's first drawn layout."""
+    key = next(k for k in dash.get_app().callback_map if "_pages_content.children" in k)
+    return post(client, key, inputs=[value("_pages_location", "pathname", pathname),
+                                     value("_pages_location", "search", search)],
+                changed=["_pages_location.pathname"])  # fmt: skip
+
+
+def components(tree: Any) -> list[dict[str, Any]]:
+    """Every component ({"type", "namespace", "props"}) in a layout as JSON, depth first."""
+    found: list[dict[str, Any]] = []
+    if isinstance(tree, list):
+        for item in tree:
+            found += components(item)
+    elif isinstance(tree, dict):
+        if "props" in tree and "type" in tree:
+            found.append(tree)
+            for prop in tree["props"].values():
+                found += components(prop)
+        else:
+            for item in tree.values():
+                found += components(item)
+    return found

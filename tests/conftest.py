@@ -27,6 +27,8 @@ from db import engines, seed
 from db import schema as s
 from db.databases import create_database, drop_database
 
+pytest_plugins = ["tests.smtp"]  # the `inbox` fixture: a real SMTP server
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 

@@ -2,13 +2,14 @@
 
 Like datasette's permission matrix, but over the app's own callback map, so a callback
 added tomorrow is in it without anyone adding it here. Each callback is posted with
-plausible values aimed at Acme's objects — a telemetry report that is pinned and
-scheduled, a goal, a telemetry export job — as:
+plausible values aimed at Acme's objects — a telemetry report that is pinned, scheduled
+with a failed delivery, alerted on and versioned, a goal, a telemetry export job — as:
 
 - nobody: every request is a 401;
 - Acme's Viewer (analytics only) and Acme's Analyst (no telemetry, no goals.manage):
-  whatever they post, the telemetry report, its pin and schedule, and the goal stay as
-  they were, and nothing named by the attacker is created;
+  whatever they post, the telemetry report, its pin, schedule, failed delivery, alert
+  and versions, and the goal stay as they were, nothing is emailed, and nothing named by
+  the attacker is created;
 - Globex's admin (every leaf, another tenant): the same, and no response carries any of
   Acme's objects' names or the export's file.
 """
@@ -63,6 +64,20 @@ def acme(hub: Hub, flask_app: flask.Flask) -> Iterator[dict[str, Any]]:
                 recipients=["ops@acme.example"],
             )
         )
+        delivery = conn.scalar(
+            sa.insert(s.report_deliveries)
+            .values(tenant_id=tenant, report_id=report, kind="manual", due_at=sa.func.now(),
+                    state="failed", attempts=1, recipients=["ops@acme.example"], outcomes={},
+                    error="550 No such mailbox")
+            .returning(s.report_deliveries.c.id)
+        )  # fmt: skip
+        alert = conn.scalar(
+            sa.insert(s.report_alerts)
+            .values(tenant_id=tenant, report_id=report, measure="events", condition="above",
+                    threshold=1, cooldown_hours=24, recipients=["ops@acme.example"],
+                    active=True)
+            .returning(s.report_alerts.c.id)
+        )  # fmt: skip
         goal = conn.scalar(
             sa.insert(s.goals)
             .values(
@@ -78,7 +93,13 @@ def acme(hub: Hub, flask_app: flask.Flask) -> Iterator[dict[str, Any]]:
     admin = flask_app.test_client()
     sign_in(admin, "admin@acme.example")
     job = admin.post(f"/admin/analytics/reports/{report}/export/csv/jobs", json={}).get_json()
-    yield {"report": report, "goal": goal, "job": job["job_id"]}
+    yield {
+        "report": report,
+        "goal": goal,
+        "job": job["job_id"],
+        "delivery": delivery,
+        "alert": alert,
+    }
     with hub.cron.begin() as conn:
         conn.execute(sa.delete(s.reports).where(s.reports.c.id == report))
         conn.execute(sa.delete(s.goals).where(s.goals.c.id == goal))
@@ -88,12 +109,17 @@ def _fill(acme: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Plausible values for each input and state, aimed at Acme's objects."""
     named = {
         "report-id": acme["report"], "builder-report-id": acme["report"],
+        "landing-delete-target": acme["report"],
         "builder-definition": TELEMETRY, "builder-debounced": TELEMETRY,
         "goal-editing": acme["goal"], "builder-dataset": "telemetry",
         "builder-name": ATTACKER, "goal-name": ATTACKER, "goal-event-name": "matrix_hijack",
         "goal-value-rule": "none", "goal-default-currency": "EUR", "goal-active": True,
         "schedule-frequency": "daily", "schedule-hour": "7", "schedule-weekday": "1",
         "schedule-recipients": SPY, "builder-description": "", "hub-report-search": "",
+        "schedule-time-zone": "Europe/Berlin", "schedule-attachment": "xlsx",
+        "schedule-paused": False, "schedule-skip-empty": True, "alert-measure": "events",
+        "alert-condition": "above", "alert-threshold": "1", "alert-cooldown": 1,
+        "alert-recipients": SPY,
     }  # fmt: skip
     by_type = {"pin-toggle": "pinned", "pin-card-span": "12", "export-job": acme["job"]}
 
@@ -129,12 +155,20 @@ def _acme_state(hub: Hub, acme: dict[str, Any]) -> tuple[Any, ...]:
             rows(sa.select(s.goals.c.id).where(s.goals.c.name == ATTACKER)),
             rows(sa.select(s.report_schedules.c.id)
                  .where(sa.literal(SPY) == sa.any_(s.report_schedules.c.recipients))),
+            rows(sa.select(s.report_deliveries.c.id, s.report_deliveries.c.state)
+                 .where(s.report_deliveries.c.report_id == acme["report"])),
+            rows(sa.select(s.report_alerts.c.id, s.report_alerts.c.recipients,
+                           s.report_alerts.c.threshold)
+                 .where(s.report_alerts.c.report_id == acme["report"])),
+            rows(sa.select(s.report_versions.c.version, s.report_versions.c.name)
+                 .where(s.report_versions.c.report_id == acme["report"])),
         )  # fmt: skip
 
 
 def _requests(acme: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every server-side callback, once per input as the trigger."""
-    match = {"report": acme["report"], "goal": acme["goal"], "index": 0, "fmt": "csv"}
+    match = {"report": acme["report"], "goal": acme["goal"], "index": 0, "fmt": "csv",
+             "delivery": acme["delivery"], "alert": acme["alert"], "version": 1}  # fmt: skip
     for key in callbacks.server_side(dash.get_app()):
         spec = dash.get_app().callback_map[key]
         for trigger in range(max(1, len(spec["inputs"]))):
@@ -153,6 +187,10 @@ def test_the_matrix_covers_every_callback(flask_app: flask.Flask) -> None:
         "goal-modal.is_open",
         "dashboard-version.data",
         "report-schedule-modal",
+        "delivery-history.children",
+        "schedule-next-runs.children",
+        "alert-list.children",
+        "landing-notice.children",
     ):
         assert any(part in key for key in keys), part  # fmt: skip
 
@@ -175,7 +213,8 @@ def test_no_callback_lets_a_user_past_the_policy(
     client = flask_app.test_client()
     assert sign_in(client, email).status_code == 302
     before = _acme_state(hub, acme)
-    assert before[1:4] != ([], [], []) and before[4:] == ([], [], [])
+    assert before[1:4] != ([], [], []) and before[4:7] == ([], [], [])
+    assert len(before[7]) == len(before[8]) == 1
     foreign = email.endswith("@globex.example")
     for key, body in _requests(acme):
         response = client.post("/_dash-update-component", json=body)

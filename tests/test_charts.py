@@ -159,10 +159,10 @@ def test_table_sorts_raw_values_and_shows_formatted_text() -> None:
     )  # fmt: skip
     grid = charts.table(result, grid_id="grid")
     assert grid.rowData == [
-        {"flow": "Order status", "flow__text": "Order status", "avg_duration": 12400.0,
-         "avg_duration__text": "12.4 s"},
-        {"flow": "FAQ", "flow__text": "FAQ", "avg_duration": 850.0,
-         "avg_duration__text": "850 ms"},
+        {"drill_key": '{"flow": "Order status"}', "flow": "Order status",
+         "flow__text": "Order status", "avg_duration": 12400.0, "avg_duration__text": "12.4 s"},
+        {"drill_key": '{"flow": "FAQ"}', "flow": "FAQ", "flow__text": "FAQ",
+         "avg_duration": 850.0, "avg_duration__text": "850 ms"},
     ]  # fmt: skip
     assert [c["headerName"] for c in grid.columnDefs] == ["Flow", "Avg duration"]
     assert grid.defaultColDef == {"flex": 1, "minWidth": 110, "wrapHeaderText": True,

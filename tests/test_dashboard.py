@@ -4,24 +4,30 @@ and the activity feed, each under the tenant's row-level security."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import flask
 import pytest
 import sqlalchemy as sa
-from dash import dcc
+from dash import dcc, html
 from flask.testing import FlaskClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components import dashboard
+from datasets import cache
 from datasets.formatting import format_duration, format_money
+from datasets.model import Mode
 from datasets.pulse import ATTENTION_SUCCESS_RATE, pulse
-from db import pins
+from db import accounts, pins
 from db import schema as s
 from db.activity import recent_activity
+from db.seed import DEMO_PASSWORD
 from errors import BadLayout
+from reporting import preview
+from tests import callbacks
 from tests.conftest import Hub
 from tests.test_definitions import ANY_SCALAR, json_values
 from tests.web import sign_in
@@ -312,7 +318,69 @@ def test_each_card_loads_behind_its_own_spinner_and_offers_refresh(manage: bool)
     assert _by_id(view, dashboard.card_id("refresh", 7)).children == "Refresh"
     parts = {c.id["type"] for c in _components(view) if isinstance(getattr(c, "id", None), dict)}
     controls = {"pin-card-span", "pin-card-left", "pin-card-right", "pin-card-remove"}
-    assert parts == {"pin-card-body", "pin-card-refresh"} | (controls if manage else set())
+    always = {"pin-card-body", "pin-card-load", "pin-card-refresh"}
+    assert parts == always | (controls if manage else set())
+
+
+def test_a_card_drawn_from_the_cache_never_loads_again_at_once() -> None:
+    """A card given its content shows it and its LOAD never fires; one without content
+    is empty and loads once, at once."""
+    card = pins.Card(report_id=7, position=0, span=6, name="A card", definition={})
+    for content, fires in ((None, 1), (html.P("ready"), 0)):
+        view = dashboard.card_view(card, manage=False, first=True, last=True, content=content)
+        assert _by_id(view, dashboard.card_id("body", 7)).children is content
+        load = _by_id(view, dashboard.card_id("load", 7))
+        assert (load.interval, load.max_intervals) == (1, fires)
+
+
+def _drawn(client: FlaskClient) -> dict[Any, dict[str, Any]]:
+    """The dashboard page's first response: its components by id."""
+    answer = callbacks.page(client, "/admin/analytics/dashboard")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    tree = answer.get_json()["response"]
+    return {json.dumps(c["props"]["id"], sort_keys=True): c["props"]
+            for c in callbacks.components(tree) if "id" in c["props"]}  # fmt: skip
+
+
+def test_the_page_draws_what_the_cache_holds_in_its_first_response(
+    hub: Hub, flask_app: flask.Flask, reports: list[int]
+) -> None:
+    """Cold, the Pulse and the cards are empty and each loads once; once the cache holds
+    them (as after any visit), the first response draws the Pulse's figures and every
+    card, none loads again, and the activity feed is there either way."""
+    acme = hub.tenant_id("acme")
+    for key in hub.redis.scan_iter(f"{cache.KEY_PREFIX}{acme}:*"):
+        hub.redis.delete(key)
+    client = flask_app.test_client()
+    assert sign_in(client, "viewer@acme.example").status_code == 302
+    for report_id in reports[:2]:  # KPIs: a card needs its previous period too
+        pins.pin(hub.web, tenant_id=acme, report_id=report_id)
+    cards = pins.list_cards(hub.web, tenant_id=acme)
+
+    def part(drawn: dict[Any, dict[str, Any]], name: str, report_id: int) -> dict[str, Any]:
+        return drawn[json.dumps(dashboard.card_id(name, report_id), sort_keys=True)]
+
+    cold = _drawn(client)
+    assert cold['"dashboard-pulse"'].get("children") is None
+    assert cold['"dashboard-pulse-load"']["max_intervals"] == 1
+    for card in cards:
+        assert part(cold, "body", card.report_id).get("children") is None
+        assert part(cold, "load", card.report_id)["max_intervals"] == 1
+    assert cold['"dashboard-activity"']["children"] is not None
+
+    expected = pulse(acme)
+    viewer = accounts.authenticate(hub.web, email="viewer@acme.example", password=DEMO_PASSWORD)
+    assert viewer is not None
+    for card in cards:
+        preview(card.definition, viewer, mode=Mode.SAVED)
+    warm = _drawn(client)
+    assert warm['"dashboard-pulse-load"']["max_intervals"] == 0
+    conversations = int(expected.hero.frame["conversations"].sum())
+    assert warm['"pulse-conversations"']["children"] == f"{conversations:,}"
+    assert warm['"pulse-runs"']["children"] == dashboard.cell(expected.strip, "total_runs")
+    for card in cards:
+        assert part(warm, "body", card.report_id)["children"] is not None
+        assert part(warm, "load", card.report_id)["max_intervals"] == 0
 
 
 # ---- activity feed ---------------------------------------------------------------------

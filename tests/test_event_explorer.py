@@ -53,7 +53,7 @@ def test_callbacks_refuse_roles_without_telemetry(
     response = _post(client, input_id, prop, fill)
     assert response.status_code == 200  # a refusal is the error toast (app.on_error)
     text = response.get_data(as_text=True)
-    assert "does not grant comerix.insights.telemetry" in text and "events-rows" not in text
+    assert "Your role does not include viewing raw telemetry." in text and "events-rows" not in text
 
 
 def test_a_globex_conversation_has_no_timeline_for_acme(hub: Hub, flask_app: flask.Flask) -> None:

@@ -12,6 +12,7 @@ from rq.job import JobStatus
 
 from db import schema as s
 from jobs import queues
+from jobs.alerts import check_due_alerts
 from jobs.analytics import refresh_analytics
 from jobs.exports import remove_expired_files
 from jobs.retention import expire_old_rows
@@ -71,14 +72,19 @@ def test_refresh_job_runs_on_a_real_worker(hub: Hub) -> None:
 def test_cron_config_registers_the_hub_jobs(hub: Hub) -> None:
     """RefreshInsightsCronJob runs at minute 0 of every hour; expired exports are swept
     every ten minutes; RetentionCronJob runs daily at 03:30; all on the maintenance queue.
-    ReportScheduleCronJob emails at minute 5 of every hour from the email queue."""
+    ReportScheduleCronJob emails at minute 5 of every hour and AlertCheckCronJob checks the
+    alerts at minute 10, both from the email queue."""
     scheduler = CronScheduler(connection=hub.redis)
     scheduler.load_config_from_file("jobs.cron_config")
     jobs = {job.name: job for job in scheduler.get_jobs()}
     assert set(jobs) == {
         "RefreshInsightsCronJob", "RemoveExpiredExportsCronJob", "ReportScheduleCronJob",
-        "RetentionCronJob",
+        "RetentionCronJob", "AlertCheckCronJob",
     }  # fmt: skip
+    alerts = jobs["AlertCheckCronJob"]
+    assert (alerts.cron, alerts.queue_name, alerts.func) == (
+        "10 * * * *", queues.EMAIL, check_due_alerts
+    )  # fmt: skip
     retention = jobs["RetentionCronJob"]
     assert (retention.cron, retention.queue_name, retention.func) == (
         "30 3 * * *", queues.MAINTENANCE, expire_old_rows

@@ -110,7 +110,7 @@ def test_schedule_hour_must_be_ascii_digits() -> None:
     for hour in ("\u00b2", "\u0661", "1e3", "99999999999999999999"):
         with pytest.raises(BadSchedule) as bad:
             parse_schedule(1, {"frequency": "daily", "hour": hour, "recipients": "a@b.example"})
-        assert bad.value.issues == [("hour", "an hour from 0 to 23 (UTC)")]
+        assert bad.value.issues == [("hour", "an hour from 0 to 23 (in its time zone)")]
 
 
 def test_recipients_are_counted_before_they_are_validated() -> None:

@@ -133,6 +133,29 @@ def test_wrong_password_and_unknown_user_get_the_same_message(
 
 
 @pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("", "", "Enter your email address and password."),
+        ("  ", DEMO_PASSWORD, "Enter your email address."),
+        ("admin@acme.example", "", "Enter your password."),
+    ],
+)
+def test_an_empty_sign_in_says_what_is_missing(
+    client: FlaskClient, hub: Hub, email: str, password: str, message: str
+) -> None:
+    """A sign-in without an email or a password names what to enter (400), signs nobody
+    in, and is not counted as a failure by the throttle."""
+    response = sign_in(client, email, password)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    error = re.search(r'<div class="alert alert-danger py-2" role="alert" id="login-error">'
+                      r"([^<]*)</div>", page)  # fmt: skip
+    assert error is not None and error.group(1) == message
+    assert not is_signed_in(client)
+    assert list(hub.redis.scan_iter(f"{throttle.KEY_PREFIX}*")) == []
+
+
+@pytest.mark.parametrize(
     ("has_cookie", "token"),
     [
         (False, None),  # an attacker's page posting with no token at all

@@ -12,7 +12,8 @@ CONTRACT_TABLES = {
     "tenants", "fs_flows", "fs_flow_steps", "fs_executions", "fs_execution_steps",
     "chat_conversations", "chat_messages", "ins_telemetry_events", "ins_goals",
     "ins_goal_completions", "users", "roles", "role_grants", "user_roles", "ins_reports",
-    "ins_report_schedules", "ins_dashboard_pins",
+    "ins_report_schedules", "ins_dashboard_pins", "ins_report_deliveries",
+    "ins_report_unsubscribes", "ins_report_alerts", "ins_alert_firings", "ins_report_versions",
 }  # fmt: skip
 ROLLUPS = {t.name for t in s.ROLLUPS}
 
@@ -47,7 +48,7 @@ def test_upgrade_downgrade_upgrade(fresh_database: Engine) -> None:
     assert ROLLUPS | {"ins_rollups_through"} <= head["views"]
     assert {"ins_refresh_analytics", "ins_rebuild_analytics", "hub_current_tenant",
             "ins_match_goals", "ins_duration_bucket"} <= head["functions"]  # fmt: skip
-    assert migrate.current_revision(fresh_database) == "0010"
+    assert migrate.current_revision(fresh_database) == "0013"
 
     migrate.downgrade(fresh_database, revision="0007")
     before = _objects(fresh_database)

@@ -27,7 +27,8 @@ TELEMETRY = {"dataset": "telemetry", "measures": ["events"], "dimensions": [{"id
              "date_range": {"preset": "30d"}, "viz": "bar"}  # fmt: skip
 CHAT = {"dataset": "chat", "measures": ["conversations"], "date_range": {"preset": "30d"},
         "viz": "kpi"}  # fmt: skip
-NO_TELEMETRY = "Your role does not grant comerix.insights.telemetry."
+NO_TELEMETRY = "Your role does not include viewing raw telemetry."
+TELEMETRY_LEAF = "comerix.insights.telemetry"
 NO_REPORT = "There is no such report."
 
 
@@ -214,7 +215,7 @@ def test_a_telemetry_export_job_is_read_only_with_the_telemetry_leaf(
     for url in (f"/admin/analytics/exports/{job_id}", done["download_url"]):
         response = analyst.get(url)
         assert (response.status_code, response.get_json()) == (
-            403, {"error": NO_TELEMETRY, "status": 403})  # fmt: skip
+            403, {"error": NO_TELEMETRY, "status": 403, "leaf": TELEMETRY_LEAF})  # fmt: skip
     polled = _poll(analyst, telemetry_report, job_id).get_data(as_text=True)
     assert NO_TELEMETRY in polled and "base64" not in polled and done["filename"] not in polled
     assert "base64" in _poll(admin, telemetry_report, job_id).get_data(as_text=True)

@@ -547,7 +547,8 @@ def test_signed_out_suggest_reveals_nothing(anonymous: FlaskClient) -> None:
 
 # ---- access --------------------------------------------------------------------------------
 
-NO_TELEMETRY = {"error": "Your role does not grant comerix.insights.telemetry.", "status": 403}
+NO_TELEMETRY = {"error": "Your role does not include viewing raw telemetry.",
+                "status": 403, "leaf": "comerix.insights.telemetry"}  # fmt: skip
 
 
 @pytest.mark.parametrize(

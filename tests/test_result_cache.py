@@ -180,6 +180,38 @@ def test_a_waiter_computes_itself_when_the_lock_holder_died(hub: Hub, redis: Red
     assert int(result.frame["conversions"].iloc[0]) == _hand_count(hub, "acme")
 
 
+def test_peek_reads_a_stored_result_and_never_computes(hub: Hub, redis: Redis) -> None:
+    """Before a run there is nothing to peek at and peeking stores nothing; after it, the
+    peek is the stored result itself; without Redis it is None."""
+
+    def peek(client: Redis) -> Result | None:
+        return cache.peek_cached(validate(DAILY_REVENUE), tenant_id=hub.tenant_id("acme"),
+                                 mode=Mode.SAVED, engine=hub.web, today=TODAY,
+                                 redis=client)  # fmt: skip
+
+    assert peek(redis) is None
+    assert list(redis.scan_iter(f"{cache.KEY_PREFIX}*")) == []
+    stored = _run(hub, DAILY_REVENUE, "acme", redis)
+    seen = peek(redis)
+    assert seen is not None
+    assert (_cells(seen), seen.ran_at) == (_cells(stored), stored.ran_at)
+    assert (
+        cache.peek_cached(
+            validate(DAILY_REVENUE),
+            tenant_id=hub.tenant_id("globex"),
+            mode=Mode.SAVED,
+            engine=hub.web,
+            today=TODAY,
+            redis=redis,
+        )
+        is None
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert peek(Redis(port=port, socket_connect_timeout=0.5, socket_timeout=0.5)) is None
+
+
 def test_refresh_recomputes_and_stores(hub: Hub, redis: Redis) -> None:
     first = _run(hub, COUNT, "acme", redis)
     assert _run(hub, COUNT, "acme", redis).ran_at == first.ran_at
@@ -305,16 +337,18 @@ def test_a_cards_refresh_recomputes_and_its_tick_reads_the_cache(
     card = {"report": report}
 
     def post(trigger: str) -> None:
-        ids = {part: {"type": f"pin-card-{part}", "report": report} for part in ("body", "refresh")}
+        ids = {part: {"type": f"pin-card-{part}", "report": report}
+               for part in ("body", "load", "refresh")}  # fmt: skip
         changed = {
             "tick": "dashboard-tick.n_intervals",
             "refresh": f"{callbacks.id_text(ids['refresh'])}.n_clicks",
         }[trigger]
         response = callbacks.post(viewer, key, inputs=[
-            callbacks.value(ids["body"], "id", ids["body"]),
+            callbacks.value(ids["load"], "n_intervals", 1),
             callbacks.value("dashboard-tick", "n_intervals", 1),
             callbacks.value(ids["refresh"], "n_clicks", 1 if trigger == "refresh" else None),
-        ], changed=[changed], match=card)  # fmt: skip
+        ], state=[callbacks.value(ids["body"], "id", ids["body"])], changed=[changed],
+           match=card)  # fmt: skip
         assert response.status_code == 200
 
     viewer = _client(flask_app, "viewer@acme.example")

@@ -292,7 +292,8 @@ def test_pages_needing_no_job_are_served_while_redis_is_away(hub: LaunchedHub) -
         os.kill(hub.process.pid, signal.SIGCONT)
     hub.wait_for_output("redis exited with code 0; restarting in 1 s")
     wait_until(lambda: hub.has_new(is_redis, redis), RESTART_TIMEOUT_SECONDS, "a new Redis")
-    assert redis_answers(redis_socket)
+    # The new process exists before it listens: under load, answering can take a moment.
+    wait_until(lambda: redis_answers(redis_socket), RESTART_TIMEOUT_SECONDS, "Redis to answer")
     assert hub.child(is_web).pid == web.pid
     assert "web exited" not in hub.output()
 

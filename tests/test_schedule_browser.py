@@ -10,12 +10,17 @@ import dash
 import flask
 import pytest
 import sqlalchemy as sa
+from rq import Queue, SimpleWorker
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from components import deliveries_panel, schedule_form
 from db import schema as s
+from db.deliveries import State, history
+from db.schedules import Schedule, next_runs
+from jobs import queues
 from jobs.schedules import deliver_due_schedules
 from tests import browser
 from tests.conftest import Hub
@@ -110,7 +115,13 @@ def test_analyst_schedules_a_report_and_reads_it_in_the_outbox(
 
     monkeypatch.delenv("SMTP_URL", raising=False)
     monkeypatch.setenv("MAILER_FROM", "reports@hub.example")
-    assert (hub.tenant_id("acme"), report) in deliver_due_schedules().sent
+    acme = hub.tenant_id("acme")
+    assert (acme, report, today.date()) in deliver_due_schedules().queued
+    # The hub's own worker (or this SimpleWorker, whichever claims it first) sends it.
+    SimpleWorker([Queue(queues.EMAIL, connection=hub.redis)], connection=hub.redis).work(burst=True)
+    WebDriverWait(driver, 30).until(
+        lambda _: history(hub.web, tenant_id=acme, report_id=report)[0].state is State.SENT
+    )
     driver.get(f"{base_url}/admin/analytics/outbox")
     browser.wait_for(driver, "#hub-outbox-list")
     subject = f"{NAME} — weekly report, {today.date().isoformat()}"
@@ -146,7 +157,9 @@ def test_viewer_cannot_schedule_or_read_the_outbox(
     outputs = [dict(zip(("id", "property"), part.split(".", 1), strict=True))
                for part in output.strip(".").split("...")]  # fmt: skip
     state = {"schedule-frequency": "daily", "schedule-hour": "0", "schedule-weekday": "1",
-             "schedule-recipients": "spy@evil.example", "report-id": report}  # fmt: skip
+             "schedule-recipients": "spy@evil.example", "schedule-time-zone": "UTC",
+             "schedule-attachment": "csv", "schedule-paused": False,
+             "schedule-skip-empty": False, "report-id": report}  # fmt: skip
     response = client.post("/_dash-update-component", json={
         "output": output,
         "outputs": outputs,
@@ -155,5 +168,57 @@ def test_viewer_cannot_schedule_or_read_the_outbox(
                   for k, v in state.items()],
         "changedPropIds": ["schedule-save.n_clicks"],
     })  # fmt: skip
-    assert "does not grant comerix.insights.reports.manage" in response.get_data(as_text=True)
+    assert "Your role does not include managing reports." in response.get_data(as_text=True)
     assert _schedule_row(hub, report) is None
+
+
+def test_admin_sets_a_zone_sees_the_next_runs_and_sends_a_test(
+    hub: Hub, base_url: str, driver: webdriver.Chrome, report: int, artifacts: Path
+) -> None:
+    """The dialog's next three send times follow the zone typed in; the schedule keeps
+    its zone, XLSX attachment and skip-when-empty; Send me a test is delivered to the
+    signed-in admin alone and the history shows it sent."""
+    browser.sign_in(driver, base_url, "admin@acme.example", "demo-password")
+    driver.get(f"{base_url}/admin/analytics/reports/{report}?schedule=1")
+    browser.wait_for(driver, "#report-schedule-modal #schedule-recipients")
+    assert driver.find_element(By.ID, "delivery-send-test").get_attribute("disabled")
+    zone = driver.find_element(By.ID, "schedule-time-zone")
+    zone.send_keys(Keys.CONTROL, "a")
+    zone.send_keys(Keys.DELETE, "Europe/Berlin")
+    now = dt.datetime.now(dt.UTC)
+    schedule = Schedule(report, "daily", 7, None, ("a@x.org",), time_zone="Europe/Berlin")
+    expected = [schedule_form.send_time(at, "Europe/Berlin") for at in next_runs(schedule, now)]
+    WebDriverWait(driver, 20).until(lambda d: [li.text for li in d.find_elements(
+        By.CSS_SELECTOR, "#schedule-next-runs li")] == expected)  # fmt: skip
+    driver.find_element(By.XPATH, "//label[text()='Excel (XLSX)']").click()
+    driver.find_element(By.XPATH, "//label[text()='Skip the email when the report has no rows']"
+                        ).click()  # fmt: skip
+    driver.find_element(By.ID, "schedule-recipients").send_keys("team@acme.example")
+    driver.save_screenshot(str(artifacts / "schedule-dialog.png"))
+    driver.find_element(By.ID, "schedule-save").click()
+    _text_is(driver, "report-schedule-status",
+             "Emailed daily at 07:00 Europe/Berlin to 1 recipient.")  # fmt: skip
+    t = s.report_schedules
+    with hub.cron.connect() as conn:
+        stored = conn.execute(sa.select(t.c.time_zone, t.c.attachment, t.c.skip_empty, t.c.paused)
+                              .where(t.c.report_id == report)).one()  # fmt: skip
+    assert tuple(stored) == ("Europe/Berlin", "xlsx", True, False)
+
+    assert driver.find_element(By.ID, "delivery-note").text == ""  # live once it is saved
+    WebDriverWait(driver, 10).until(lambda d: not d.find_elements(
+        By.CSS_SELECTOR, ".modal-backdrop, body.modal-open"))  # fmt: skip
+    send_test = browser.wait_for(driver, "#delivery-send-test:not([disabled])")
+    # Bootstrap scrolls smoothly: a click during the scroll lands elsewhere.
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})",
+                          send_test)  # fmt: skip
+    send_test.click()
+    _text_is(driver, "delivery-feedback", "Sending a test to admin@acme.example.")
+    browser.wait_for(driver, "#delivery-history tr[data-state='sent']", timeout=60)
+    (sent,) = history(hub.web, tenant_id=hub.tenant_id("acme"), report_id=report)
+    assert (sent.state, sent.recipients) == (State.SENT, ("admin@acme.example",))
+    cells = driver.find_elements(By.CSS_SELECTOR, "#delivery-history tbody tr td")
+    assert [c.text for c in cells] == [
+        "Sent", f"{sent.created_at:%Y-%m-%d %H:%M} UTC", "Test", "admin@acme.example — sent",
+        f"{sent.row_count:,}", deliveries_panel.size_text(sent.attachment_bytes), "", "",
+    ]  # fmt: skip
+    driver.save_screenshot(str(artifacts / "report-deliveries.png"))

@@ -1,5 +1,6 @@
 """Scheduled email reports: validation, the due rule, and delivery through a real SMTP
-server (aiosmtpd), a real RQ worker and the Maildir outbox."""
+server (aiosmtpd), real RQ workers and the Maildir outbox. The ledger's guarantees are
+tests/test_deliveries.py's; time zones are tests/test_schedule_zones.py's."""
 
 from __future__ import annotations
 
@@ -8,34 +9,33 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterator
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from typing import Any
 
+import flask
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rq import Queue
+from rq import Queue, SimpleWorker
 
 import config
 from datasets.freshness import freshness
 from datasets.registry import DATASETS
 from db import schema as s
-from db.schedules import Schedule, get_schedule, is_due, parse_schedule, save_schedule
+from db.schedules import Schedule, Slot, due_slot, get_schedule, parse_schedule, save_schedule
 from errors import BadSchedule
 from jobs import queues
 from jobs.schedules import bypasses_row_security, deliver_due_schedules
-from mailer import outbox_messages
-from tests.browser import free_port
+from mailer import outbox_message, outbox_messages
+from tests import callbacks
 from tests.conftest import Hub
+from tests.smtp import SENDER, Inbox
 from tests.test_definitions import ANY_SCALAR, json_values
+from tests.web import sign_in
 
 NOW = dt.datetime.now(dt.UTC)
 TODAY = NOW.date()
-SENDER = "reports@hub.example"
+
 # Conversions by channel over the last 30 days: checked against hand SQL below.
 BY_CHANNEL = {"dataset": "conversions", "measures": ["conversions"],
               "dimensions": [{"id": "channel"}], "date_range": {"preset": "30d"},
@@ -112,53 +112,31 @@ def test_twenty_recipients_after_deduplication_are_allowed() -> None:
 
 
 MONDAY_9 = dt.datetime(2026, 11, 23, 9, 5, tzinfo=dt.UTC)
+MONDAY = MONDAY_9.date()
+
+
+def _at(hour: int) -> Slot:
+    return Slot(MONDAY, dt.datetime.combine(MONDAY, dt.time(hour), dt.UTC))
 
 
 @pytest.mark.parametrize(
-    ("schedule", "now", "due"),
+    ("schedule", "now", "slot"),
     [
-        (Schedule(1, "daily", 9, None, ("a@x.org",)), MONDAY_9, True),
-        (Schedule(1, "daily", 10, None, ("a@x.org",)), MONDAY_9, False),  # not yet
-        (Schedule(1, "daily", 3, None, ("a@x.org",)), MONDAY_9, True),  # missed at 3: catch up
-        (Schedule(1, "daily", 9, None, ("a@x.org",), MONDAY_9.date()), MONDAY_9, False),
-        (Schedule(1, "daily", 9, None, ("a@x.org",), dt.date(2026, 11, 22)), MONDAY_9, True),
-        (Schedule(1, "weekly", 9, 1, ("a@x.org",)), MONDAY_9, True),
-        (Schedule(1, "weekly", 9, 2, ("a@x.org",)), MONDAY_9, False),  # Tuesdays only
+        (Schedule(1, "daily", 9, None, ("a@x.org",)), MONDAY_9, _at(9)),
+        (Schedule(1, "daily", 10, None, ("a@x.org",)), MONDAY_9, None),  # not yet
+        (Schedule(1, "daily", 3, None, ("a@x.org",)), MONDAY_9, _at(3)),  # missed at 3: catch up
+        (Schedule(1, "weekly", 9, 1, ("a@x.org",)), MONDAY_9, _at(9)),
+        (Schedule(1, "weekly", 9, 2, ("a@x.org",)), MONDAY_9, None),  # Tuesdays only
         (Schedule(1, "weekly", 0, 1, ("a@x.org",)),
-         dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=3))), False),
+         dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=3))), None),
     ],
 )  # fmt: skip
-def test_the_due_rule(schedule: Schedule, now: dt.datetime, due: bool) -> None:
-    """Its day, from its hour on (UTC), once per day."""
-    assert is_due(schedule, now) is due
+def test_the_due_rule(schedule: Schedule, now: dt.datetime, slot: Slot | None) -> None:
+    """Its day, from its hour on (UTC by default); once per day is the ledger's part."""
+    assert due_slot(schedule, now) == slot
 
 
 # ---- delivery -----------------------------------------------------------------------------
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = BytesParser(policy=policy.default).parsebytes(envelope.content)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    """A real SMTP server on 127.0.0.1, named by SMTP_URL; MAILER_FROM set."""
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{port}")
-    monkeypatch.setenv("MAILER_FROM", SENDER)
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -195,6 +173,22 @@ def scheduled(hub: Hub) -> Iterator[dict[str, int]]:
             conn.execute(sa.delete(s.reports).where(s.reports.c.id.in_([good, broken])))
 
 
+def _drain(hub: Hub) -> None:
+    """Runs the email queue's jobs in this process until it is empty."""
+    SimpleWorker([Queue(queues.EMAIL, connection=hub.redis)], connection=hub.redis).work(burst=True)
+
+
+def _states(hub: Hub, *report_ids: int) -> list[tuple[int, str]]:
+    t = s.report_deliveries
+    with hub.cron.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(t.c.report_id, t.c.state).where(
+            t.c.report_id.in_(report_ids)).order_by(t.c.report_id))]  # fmt: skip
+
+
+def _queued(sweep: Any, *report_ids: int) -> list[tuple[int, int, dt.date]]:
+    return sorted(q for q in sweep.queued if q[1] in report_ids)
+
+
 def _last_sent(hub: Hub, report_id: int) -> dt.date | None:
     with hub.cron.connect() as conn:
         t = s.report_schedules
@@ -210,18 +204,22 @@ def _expected_rows(hub: Hub, tenant_id: int) -> list[list[str]]:
 
 
 def test_due_schedules_are_emailed_once_and_a_broken_report_does_not_stop_the_batch(
-    hub: Hub, smtp: Inbox, scheduled: dict[str, int]
+    hub: Hub, inbox: Inbox, scheduled: dict[str, int]
 ) -> None:
-    """The email has the summary and the CSV of the report (equal to hand SQL), goes to
-    every recipient, says when its data was computed, stamps last_sent_on; a second sweep
-    the same day sends nothing."""
+    """The sweep queues both; the email has the summary and the CSV of the report (equal
+    to hand SQL), goes to each recipient in a message of its own, says when its data was
+    computed, stamps last_sent_on; the broken report fails alone; a second sweep the same
+    day sends nothing."""
+    good, broken = scheduled["good"], scheduled["broken"]
     outcome = deliver_due_schedules(NOW)
-    assert outcome.sent == [(scheduled["acme"], scheduled["good"])]
-    assert [(t, r) for t, r, _ in outcome.failed] == [(scheduled["globex"], scheduled["broken"])]
-    assert len(smtp.messages) == 1
-    recipients, message = smtp.messages[0]
-    assert recipients == ["ann@acme.example", "bo@acme.example"]
-    assert message["From"] == SENDER
+    assert _queued(outcome, good, broken) == sorted(
+        [(scheduled["acme"], good, TODAY), (scheduled["globex"], broken, TODAY)]
+    )
+    _drain(hub)
+    assert _states(hub, good, broken) == sorted([(good, "sent"), (broken, "failed")])
+    assert sorted(r for r, _ in inbox.messages) == [["ann@acme.example"], ["bo@acme.example"]]
+    _, message = next(m for m in inbox.messages if m[0] == ["ann@acme.example"])
+    assert message["From"] == SENDER and message["To"] == "ann@acme.example"
     assert message["Subject"] == (
         f"Mail: conversions by channel — daily report, {TODAY.isoformat()}"
     )
@@ -248,16 +246,18 @@ def test_due_schedules_are_emailed_once_and_a_broken_report_does_not_stop_the_ba
     assert _last_sent(hub, scheduled["broken"]) is None
 
     again = deliver_due_schedules(NOW)
-    assert again.sent == [] and len(smtp.messages) == 1
+    _drain(hub)
+    assert _queued(again, good, broken) == [] and len(inbox.messages) == 2
 
 
 def test_the_cron_job_runs_on_a_real_worker(
-    hub: Hub, smtp: Inbox, scheduled: dict[str, int]
+    hub: Hub, inbox: Inbox, scheduled: dict[str, int]
 ) -> None:
-    """ReportScheduleCronJob's function, queued on the email queue, sends through SMTP."""
+    """ReportScheduleCronJob's function, queued on the email queue, enqueues the deliveries
+    that the same real worker then sends through SMTP."""
     Queue(queues.EMAIL, connection=hub.redis).enqueue(deliver_due_schedules)
     hub.work(queues.EMAIL, env={"SMTP_URL": config.load().smtp_url or "", "MAILER_FROM": SENDER})
-    assert [m["To"] for _, m in smtp.messages] == ["ann@acme.example, bo@acme.example"]
+    assert sorted(m["To"] for _, m in inbox.messages) == ["ann@acme.example", "bo@acme.example"]
     assert _last_sent(hub, scheduled["good"]) == TODAY
 
 
@@ -266,8 +266,8 @@ def test_without_mailer_from_nothing_is_sent(
 ) -> None:
     monkeypatch.delenv("MAILER_FROM", raising=False)
     outcome = deliver_due_schedules(NOW)
-    assert outcome.skipped and outcome.sent == []
-    assert _last_sent(hub, scheduled["good"]) is None
+    assert outcome.skipped and outcome.queued == []
+    assert _last_sent(hub, scheduled["good"]) is None and _states(hub, scheduled["good"]) == []
 
 
 def test_delivery_needs_the_bypassrls_cron_role(hub: Hub) -> None:
@@ -276,34 +276,65 @@ def test_delivery_needs_the_bypassrls_cron_role(hub: Hub) -> None:
 
 
 def test_without_smtp_url_mail_lands_in_the_tenants_outbox(
-    hub: Hub, scheduled: dict[str, int], monkeypatch: pytest.MonkeyPatch
+    hub: Hub, scheduled: dict[str, int], monkeypatch: pytest.MonkeyPatch, flask_app: flask.Flask
 ) -> None:
-    """The Maildir outbox under HUB_HOME holds the message; only Acme sees it there."""
+    """The Maildir outbox under HUB_HOME holds the message, naming its report; only Acme
+    sees it there, and only Acme's Outbox draws its email when opened."""
     monkeypatch.delenv("SMTP_URL", raising=False)
     monkeypatch.setenv("MAILER_FROM", SENDER)
     outbox = config.load().outbox
     before = {m.key for m in outbox_messages(outbox, tenant_id=scheduled["acme"])}
-    assert deliver_due_schedules(NOW).sent == [(scheduled["acme"], scheduled["good"])]
+    assert _queued(deliver_due_schedules(NOW), scheduled["good"]) == [
+        (scheduled["acme"], scheduled["good"], TODAY)
+    ]
+    _drain(hub)
     new = [m for m in outbox_messages(outbox, tenant_id=scheduled["acme"])
            if m.key not in before]  # fmt: skip
-    assert [(m.subject, m.recipients) for m in new] == [
-        (f"Mail: conversions by channel — daily report, {TODAY.isoformat()}",
-         "ann@acme.example, bo@acme.example")
+    subject = f"Mail: conversions by channel — daily report, {TODAY.isoformat()}"
+    assert sorted((m.subject, m.recipients) for m in new) == [
+        (subject, "ann@acme.example"), (subject, "bo@acme.example")
     ]  # fmt: skip
-    assert new[0].attachments == (f"mail-conversions-by-channel-{TODAY.isoformat()}.csv",)
+    assert {m.attachments for m in new} == {
+        (f"mail-conversions-by-channel-{TODAY.isoformat()}.csv",)
+    }
     assert all(m.key not in {n.key for n in new}
                for m in outbox_messages(outbox, tenant_id=scheduled["globex"]))  # fmt: skip
+    assert {m.report_id for m in new} == {scheduled["good"]}  # the Outbox links the report
+    key = new[0].key
+    assert outbox_message(outbox, key, tenant_id=scheduled["acme"]) == new[0]
+    assert outbox_message(outbox, key, tenant_id=scheduled["globex"]) is None
+
+    slot = {"type": "outbox-preview", "key": key}
+
+    def opened(email: str) -> str:
+        """The Outbox's preview callback, as `email` opening that message."""
+        client = flask_app.test_client()
+        assert sign_in(client, email).status_code == 302
+        answer = callbacks.post(client, callbacks.find("hub-outbox-list", "active_item")[0],
+                                inputs=[callbacks.value("hub-outbox-list", "active_item", [key])],
+                                state=[[callbacks.value(slot, "id", slot)]],
+                                changed=["hub-outbox-list.active_item"],
+                                match={"key": key})  # fmt: skip
+        return f"{answer.status_code} {answer.get_data(as_text=True)}"
+
+    assert '"type":"Iframe"' in opened("admin@acme.example").replace(" ", "")
+    assert "Iframe" not in opened("admin@globex.example")
 
 
-def test_saving_keeps_last_sent_on_so_a_new_hour_never_sends_twice(
-    hub: Hub, smtp: Inbox, scheduled: dict[str, int]
+def test_saving_a_new_hour_after_todays_email_never_sends_twice(
+    hub: Hub, inbox: Inbox, scheduled: dict[str, int]
 ) -> None:
+    """Today's slot is in the ledger, so a schedule saved with a later hour waits for
+    tomorrow; last_sent_on is kept."""
     acme, report = scheduled["acme"], scheduled["good"]
-    assert deliver_due_schedules(NOW).sent == [(acme, report)]
+    assert _queued(deliver_due_schedules(NOW), report) == [(acme, report, TODAY)]
+    _drain(hub)
     later = Schedule(report, "daily", NOW.hour, None, ("new@acme.example",))
     with hub.cron.connect() as conn:
         admin = conn.scalar(sa.select(s.users.c.id).where(s.users.c.email == "admin@acme.example"))
     saved = save_schedule(hub.web, tenant_id=acme, user_id=admin, schedule=later)
     assert saved.last_sent_on == TODAY
     assert get_schedule(hub.web, tenant_id=acme, report_id=report) == saved
-    assert deliver_due_schedules(NOW).sent == [] and len(smtp.messages) == 1
+    assert _queued(deliver_due_schedules(NOW), report) == []
+    _drain(hub)
+    assert len(inbox.messages) == 2

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
-import dash
 import flask
 import pytest
 import sqlalchemy as sa
@@ -24,7 +23,7 @@ import config
 from db import schema as s
 from db.seed import DEMO_PASSWORD
 from mailer import TENANT_HEADER, ensure_outbox
-from tests import browser
+from tests import browser, callbacks
 from tests.conftest import Hub
 from tests.web import sign_in
 
@@ -93,10 +92,6 @@ def _assert_secured(response: TestResponse, policy: str, *, no_store: bool) -> N
         assert response.headers["Cache-Control"] == "no-store"
 
 
-def _callback(output_part: str) -> str:
-    return next(key for key in dash.get_app().callback_map if output_part in key)
-
-
 def test_pages_redirects_and_the_sign_in_page_carry_the_headers(
     flask_app: flask.Flask, signed_in: FlaskClient, page_policy: str
 ) -> None:
@@ -127,16 +122,7 @@ def test_dash_json_is_never_stored(signed_in: FlaskClient, page_policy: str) -> 
         response = signed_in.get(path)
         assert response.status_code == 200 and response.is_json, path
         _assert_secured(response, page_policy, no_store=True)
-    output = _callback("_pages_content.children")
-    outputs = [dict(zip(("id", "property"), part.split(".", 1), strict=True))
-               for part in output.strip(".").split("...")]  # fmt: skip
-    answer = signed_in.post("/_dash-update-component", json={
-        "output": output, "outputs": outputs,
-        "inputs": [{"id": "_pages_location", "property": "pathname",
-                    "value": "/admin/analytics"},
-                   {"id": "_pages_location", "property": "search", "value": ""}],
-        "changedPropIds": ["_pages_location.pathname"],
-    })  # fmt: skip
+    answer = callbacks.page(signed_in, "/admin/analytics")
     assert answer.status_code == 200 and answer.is_json, answer.get_data(as_text=True)
     assert "hub-landing" in answer.get_data(as_text=True)
     _assert_secured(answer, page_policy, no_store=True)

@@ -15,7 +15,8 @@ TENANT_SCOPED = [t.name for t in s.TENANT_OWNED]
 
 @pytest.fixture(scope="module")
 def reports_in_both_tenants(hub: Hub) -> None:
-    """Each tenant gets a saved report, pinned and scheduled, so no hub table is empty."""
+    """Each tenant gets a saved report, pinned, scheduled, delivered, unsubscribed from and
+    alerted on (with a firing), so no hub table is empty."""
     with hub.cron.begin() as conn:
         for slug in ("acme", "globex"):
             tenant_id = hub.tenant_id(slug)
@@ -42,6 +43,31 @@ def reports_in_both_tenants(hub: Hub) -> None:
                     recipients=[f"ops@{slug}.example"],
                 )
             )
+            conn.execute(
+                sa.insert(s.report_deliveries).values(
+                    tenant_id=tenant_id, report_id=report_id, kind="manual", state="sent",
+                    recipients=[f"ops@{slug}.example"],
+                )
+            )  # fmt: skip
+            alert_id = conn.scalar(
+                sa.insert(s.report_alerts).values(
+                    tenant_id=tenant_id, report_id=report_id, measure="conversions",
+                    condition="above", threshold=1, cooldown_hours=24,
+                    recipients=[f"ops@{slug}.example"], active=True,
+                ).returning(s.report_alerts.c.id)
+            )  # fmt: skip
+            conn.execute(
+                sa.insert(s.alert_firings).values(
+                    tenant_id=tenant_id, alert_id=alert_id, value=2, threshold=1,
+                    condition="above",
+                )
+            )  # fmt: skip
+            conn.execute(
+                sa.insert(s.report_unsubscribes).values(
+                    tenant_id=tenant_id, report_id=report_id, schedule_id=0,
+                    address=f"gone@{slug}.example",
+                )
+            )  # fmt: skip
 
 
 def _count_by_tenant(conn: sa.Connection, table: str) -> dict[int, int]:

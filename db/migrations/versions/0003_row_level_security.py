@@ -12,6 +12,8 @@ Revises: 0002
 
 from alembic import op
 
+from db.migrations.tenant_policies import tenant_policies
+
 revision = "0003"
 down_revision = "0002"
 
@@ -43,19 +45,6 @@ CREATE FUNCTION hub_current_tenant() RETURNS bigint
 """
 
 
-def _policies(table: str) -> str:
-    return f"""
-ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
-ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON {table}
-    USING (tenant_id = hub_current_tenant())
-    WITH CHECK (tenant_id = hub_current_tenant());
-CREATE POLICY owner_reads_all ON {table} FOR SELECT TO hub_owner USING (true);
-GRANT SELECT ON {table} TO hub_web;
-GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO hub_cron;
-"""
-
-
 UPGRADE_EXTRA = f"""
 ALTER TABLE tenants ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenants FORCE ROW LEVEL SECURITY;
@@ -79,7 +68,7 @@ GRANT EXECUTE ON FUNCTION hub_current_tenant() TO hub_web, hub_cron;
 def upgrade() -> None:
     op.execute(FUNCTIONS)
     for table in TENANT_TABLES:
-        op.execute(_policies(table))
+        op.execute(tenant_policies(table))
     op.execute(UPGRADE_EXTRA)
 
 
