@@ -26,7 +26,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 from datasets.describe import describe
-from datasets.formatting import format_value, is_empty, row_currency
+from datasets.formatting import CHANGE, format_value, is_empty, row_currency
 from datasets.model import Column, Grain, MeasureType
 from datasets.run import Result
 
@@ -75,6 +75,8 @@ def number_format(column: Column, currency: str | None) -> str:
         return "yyyy-mm" if column.grain is Grain.MONTH else "yyyy-mm-dd"
     if column.type == "category":
         return "@"
+    if column.type == CHANGE:  # the arrows of format_change, with no minus sign
+        return '"▲ "#,##0.0%;"▼ "#,##0.0%;0.0%'
     match MeasureType(column.type):
         case MeasureType.COUNT | MeasureType.INTEGER:
             return "#,##0"
@@ -97,6 +99,8 @@ def _cell_value(value: Any, column: Column) -> Any:
         return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     if column.type == "category":
         return neutralised(str(value))
+    if column.type == CHANGE:
+        return float(value)
     if MeasureType(column.type) in (MeasureType.COUNT, MeasureType.INTEGER):
         return int(value)
     return float(value)

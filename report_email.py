@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from html import escape
+from typing import Any
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 import permissions
+from datasets.compare import tone
 from datasets.describe import describe
-from datasets.formatting import EMPTY, format_rows, format_value
+from datasets.formatting import CHANGE, EMPTY, format_rows, format_value
 from datasets.freshness import describe_freshness
 from datasets.model import Column
 from datasets.registry import DATASETS
@@ -129,6 +131,16 @@ def _freshness(result: Result) -> list[str]:
     return [line, *notes]
 
 
+TONE_COLOURS = {"good": "#146c43", "bad": "#b02a37"}  # Bootstrap's text emphasis, AA on white
+
+
+def _tone_style(value: Any, column: Column) -> str:
+    """A change cell's colour by its measure's sense (its ▲/▼ text says it too)."""
+    if column.type != CHANGE or (shade := tone(value, column.better)) is None:
+        return ""
+    return f"color:{TONE_COLOURS[shade]};"
+
+
 def html_summary(
     report: SavedReport, schedule: Schedule, result: Result, *, unsubscribe_url: str | None = None
 ) -> str:
@@ -139,15 +151,18 @@ def html_summary(
     )
     head = "".join(f"<th style='{CELL}text-align:left'>{escape(c.label)}</th>"
                    for c in result.columns)  # fmt: skip
-    numeric = [c.role == "measure" for c in result.columns]
+    numeric = [c.role != "dimension" for c in result.columns]
+    shown = result.frame.head(SUMMARY_ROWS).to_dict("records")
     body = "".join(
         "<tr>"
         + "".join(
-            f"<td style='{CELL}{'text-align:right;' if is_number else ''}'>{escape(text)}</td>"
-            for text, is_number in zip(row, numeric, strict=True)
+            f"<td style='{CELL}{'text-align:right;' if is_number else ''}"
+            f"{_tone_style(raw, column)}'>{escape(text)}</td>"
+            for text, is_number, column in zip(row, numeric, result.columns, strict=True)
+            for raw in [values[column.id]]
         )
         + "</tr>"
-        for row in _summary_rows(result)
+        for row, values in zip(_summary_rows(result), shown, strict=True)
     )
     table = (
         f"<table style='border-collapse:collapse;font-size:14px'><thead><tr>{head}</tr></thead>"

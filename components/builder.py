@@ -37,7 +37,16 @@ from db import engines
 from db.flows import list_flows
 
 # Issue paths (their first segment) -> the control whose error slot shows them.
-ERROR_SLOTS = ("dataset", "measures", "dimensions", "filters", "date_range", "viz", "flow_id")
+ERROR_SLOTS = (
+    "dataset",
+    "measures",
+    "dimensions",
+    "filters",
+    "date_range",
+    "compare",
+    "viz",
+    "flow_id",
+)
 SAVE_SLOTS = ("name",)
 
 
@@ -120,6 +129,12 @@ def layout(
                             first_day_of_week=1, max_date_allowed=form.today_utc(),
                             style={"display": "block" if is_custom else "none"}),
         _error("date_range"),
+        _label("Compare with", ids.B_COMPARE),
+        dcc.Dropdown(id=ids.B_COMPARE, value=state["compare"], clearable=False,
+                     options=[{"label": label, "value": v} for v, label in form.COMPARISONS]),
+        html.Div("Each measure gets its previous value and Δ %; a period so far is compared "
+                 "with the same days before it.", className="form-text mb-2"),
+        _error("compare"),
         _label("Visualization", ids.B_VIZ),
         dbc.RadioItems(id=ids.B_VIZ, value=state["viz"], inline=True,
                        options=form.viz_options(dataset, state["measures"],
@@ -205,7 +220,7 @@ def change_dataset(dataset_id: str) -> tuple:
     Input(ids.B_DATASET, "value"), Input(ids.B_MEASURES, "value"),
     Input(ids.B_DIMENSIONS, "value"), Input(ids.B_GRAIN, "value"), Input(ids.B_RANGE, "value"),
     Input(ids.B_DATES, "start_date"), Input(ids.B_DATES, "end_date"), Input(ids.B_VIZ, "value"),
-    Input(ids.B_FLOW, "value"), Input(RETRY, "data"),
+    Input(ids.B_FLOW, "value"), Input(ids.B_COMPARE, "value"), Input(RETRY, "data"),
     Input(ids.b_filter("field", ALL), "value"), Input(ids.b_filter("op", ALL), "value"),
     Input(ids.b_filter("value", ALL), "value"), Input(ids.b_filter("value2", ALL), "value"),
     prevent_initial_call="initial_duplicate",
@@ -213,7 +228,8 @@ def change_dataset(dataset_id: str) -> tuple:
 def describe_definition(dataset_id: str, measures: list[str] | None, dims: list[str] | None,
                         grain: str | None, range_choice: str, start: str | None,
                         end: str | None, viz: str | None, flow_id: int | None,
-                        _retry: int | None, *_filters: list[Any]) -> tuple:  # fmt: skip
+                        compare: str | None, _retry: int | None,
+                        *_filters: list[Any]) -> tuple:  # fmt: skip
     """The controls as one definition (again on Retry); keeps the viz among those that
     fit."""
     _user()
@@ -221,7 +237,7 @@ def describe_definition(dataset_id: str, measures: list[str] | None, dims: list[
     definition, dims_now, note = form.assemble(
         dataset_id=dataset_id, measures=measures or [], dimensions=dims or [], grain=grain,
         range_choice=range_choice, start=start, end=end, viz=viz, flow_id=flow_id,
-        filter_rows=rows,
+        filter_rows=rows, compare=None if compare == form.NO_COMPARISON else compare,
     )  # fmt: skip
     dataset = dataset_named(dataset_id)
     options = form.viz_options(dataset, measures or [], dims_now)

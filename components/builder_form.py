@@ -38,6 +38,9 @@ RANGES = (
     ("today", "Today"), ("yesterday", "Yesterday"), ("mtd", "Month to date"),
     ("qtd", "Quarter to date"), ("ytd", "Year to date"), (CUSTOM, "Custom range…"),
 )  # fmt: skip
+NO_COMPARISON = "none"
+COMPARISONS = ((NO_COMPARISON, "No comparison"), ("previous_period", "Previous period"),
+               ("previous_year", "Previous year"))  # fmt: skip
 VIZ_LABELS = {Viz.LINE: "Line", Viz.BAR: "Bar", Viz.TABLE: "Table", Viz.KPI: "KPI",
               Viz.PIE: "Pie", Viz.FUNNEL: "Funnel"}  # fmt: skip
 TYPE_WORDS = {MeasureType.COUNT: "count", MeasureType.INTEGER: "number",
@@ -273,6 +276,7 @@ def assemble(
     viz: str | None,
     flow_id: int | None,
     filter_rows: list[dict[str, Any]],
+    compare: str | None = None,
 ) -> tuple[dict[str, Any], list[str], str | None]:
     """(definition, dimensions — with currency added when money needs it, note to show)."""
     dataset = dataset_named(dataset_id)
@@ -282,7 +286,10 @@ def assemble(
         date_range = {"preset": range_choice}
     controls = Controls(measures=list(measures or []), dimensions=list(dimensions or []),
                         grain=grain, viz=viz, flow_id=flow_id, filter_rows=filter_rows)  # fmt: skip
-    return kind_form(dataset).assemble(dataset, date_range, controls)
+    definition, dims, note = kind_form(dataset).assemble(dataset, date_range, controls)
+    if compare:
+        definition["compare"] = compare
+    return definition, dims, note
 
 
 def first_measures(dataset: Dataset) -> list[str]:
@@ -307,4 +314,5 @@ def controls_from(definition: dict[str, Any]) -> dict[str, Any]:
         "viz": definition.get("viz"),
         "flow_id": definition.get("flow_id"),
         "filters": definition.get("filters") or [],
+        "compare": definition.get("compare") or NO_COMPARISON,
     }

@@ -34,9 +34,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from datasets.compare import DELTA, TONES, tone
 from datasets.dates import bucket_start
-from datasets.formatting import format_value, is_empty, row_currency
-from datasets.model import Column, Grain, MeasureType, Viz
+from datasets.formatting import CHANGE, format_change, format_value, is_empty, row_currency
+from datasets.model import Better, Column, Compare, Grain, MeasureType, Viz
 from datasets.run import Result
 from datasets.validate import measure_unit
 
@@ -136,6 +137,21 @@ def _text(row: Row, column: Column) -> str:
 
 def _number(value: Any) -> float | None:
     return None if is_empty(value) else float(value)
+
+
+def _previous_columns(result: Result) -> dict[str, Column]:
+    """Each compared measure's column of previous values (none unless compared)."""
+    return {c.compares: c for c in result.columns
+            if c.compares is not None and c.type != CHANGE}  # fmt: skip
+
+
+def _then(row: Row, measure: Column, previous: Column | None) -> str:
+    """What a compared point's hover adds: "<br>previous: 1,204 (▲ 12.5%)"; "" if none."""
+    if previous is None:
+        return ""
+    then = format_value(row.get(previous.id), previous, currency=row_currency(row, previous))
+    change = row.get(measure.id + DELTA)
+    return f"<br>previous: {then}" + ("" if is_empty(change) else f" ({format_change(change)})")
 
 
 def _split(result: Result) -> tuple[Column | None, list[Column], list[Column]]:
@@ -302,7 +318,7 @@ def _xy_figure(result: Result, kind: Viz, keys: list[dict[str, Any]]) -> go.Figu
     periods = sorted({r[x.id] for r in rows}) if is_time else []
     labels = {p: format_value(p, x) for p in periods}
     note = _partial_note(result, x, periods[-1]) if periods else None
-    plot = _Plot(kind, x, on, axes, labels, note, keys)
+    plot = _Plot(kind, x, on, axes, labels, note, keys, _previous_columns(result))
     traces: list[go.BaseTraceType] = []
     for index, (measure, item) in enumerate((m, i) for m in measures for i in series):
         name = measure.label if not item.name else (
@@ -341,6 +357,7 @@ class _Plot:
     labels: dict[Any, str]  # time x: each period and the table's label of it
     note: str | None  # the last period's note when it is not over
     keys: list[dict[str, Any]]  # each result row's breakdown values (drill_values)
+    previous: dict[str, Column]  # a compared measure's id -> its previous values' column
 
 
 def _trace(
@@ -351,29 +368,53 @@ def _trace(
     legend entry)."""
     x, labels, note, yaxis = plot.x, plot.labels, plot.note, plot.on[measure.id]
     scale = plot.axes[yaxis].scale
+    previous = plot.previous.get(measure.id)
     xs = [r[x.id] if x.type == "time" else str(r[x.id]) for r in rows]
     ys = [None if (v := _number(r[measure.id])) is None else v / scale for r in rows]
-    hover = [f"{_text(r, x)}<br>{name}: {_text(r, measure)}" for r in rows]
+    hover = [f"{_text(r, x)}<br>{name}: {_text(r, measure)}{_then(r, measure, previous)}"
+             for r in rows]  # fmt: skip
     points = [_drill_point(plot, r, measure) for r in rows]
     partial = note is not None and bool(xs) and bool(labels) and xs[-1] == max(labels)
+    earlier = [] if previous is None else [_previous_trace(plot, rows, xs, previous, name, color)]
     if plot.kind is Viz.BAR:
         shapes = ["/" if partial and i == len(xs) - 1 else "" for i in range(len(xs))]
-        return [go.Bar(x=[labels[v] for v in xs] if labels else xs, y=ys, name=name,
+        return [*earlier,
+                go.Bar(x=[labels[v] for v in xs] if labels else xs, y=ys, name=name,
                        hovertext=hover, hoverinfo="text", yaxis=yaxis, offsetgroup=name,
                        customdata=points,
                        marker={"color": color, "pattern": {"shape": shapes}})]  # fmt: skip
     common = {"name": name, "hoverinfo": "text", "yaxis": yaxis, "legendgroup": name,
               "line": {"color": color}, "marker": {"size": 5, "color": color}}  # fmt: skip
     if not partial or len(xs) < 2:
-        return [go.Scatter(x=xs, y=ys, hovertext=hover, customdata=points,
-                           mode="lines+markers", **common)]  # fmt: skip
+        return [*earlier, go.Scatter(x=xs, y=ys, hovertext=hover, customdata=points,
+                                     mode="lines+markers", **common)]  # fmt: skip
     return [
+        *earlier,
         go.Scatter(x=xs[:-1], y=ys[:-1], hovertext=hover[:-1], customdata=points[:-1],
                    mode="lines+markers", **common),
         go.Scatter(x=xs[-2:], y=ys[-2:], hovertext=[hover[-2], f"{hover[-1]} ({note})"],
                    customdata=points[-2:], mode="lines+markers", showlegend=False,
                    **{**common, "line": {"color": color, "dash": "dot"}}),
     ]  # fmt: skip
+
+
+def _previous_trace(plot: _Plot, rows: list[Row], xs: list[Any], previous: Column, name: str,
+                    color: str) -> go.BaseTraceType:  # fmt: skip
+    """A compared measure's previous values at the current periods or categories: a
+    dashed line, or a pale bar beside each bar ("then, now")."""
+    scale = plot.axes[plot.on[previous.compares or ""]].scale
+    ys = [None if (v := _number(r.get(previous.id))) is None else v / scale for r in rows]
+    label = f"{name} (previous)"
+    hover = [f"{_text(r, plot.x)}<br>{label}: "
+             f"{format_value(r.get(previous.id), previous, currency=row_currency(r, previous))}"
+             for r in rows]  # fmt: skip
+    common = {"y": ys, "name": label, "hovertext": hover, "hoverinfo": "text",
+              "yaxis": plot.on[previous.compares or ""]}  # fmt: skip
+    if plot.kind is Viz.BAR:
+        return go.Bar(x=[plot.labels[v] for v in xs] if plot.labels else xs, offsetgroup=label,
+                      marker={"color": color, "opacity": 0.4}, **common)  # fmt: skip
+    return go.Scatter(x=xs, mode="lines", legendgroup=label,
+                      line={"color": color, "dash": "dash", "width": 1.5}, **common)  # fmt: skip
 
 
 def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str], list[int | None]]:
@@ -404,22 +445,30 @@ def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str], list
 
 def _pie_figure(result: Result, keys: list[dict[str, Any]]) -> go.Figure:
     labels, values, texts, indexes = _pie_slices(result)
-    measure = _split(result)[2][0].id
-    points = [None if i is None else {"measure": measure, "values": keys[i]} for i in indexes]
+    measure = _split(result)[2][0]
+    points = [None if i is None else {"measure": measure.id, "values": keys[i]} for i in indexes]
+    previous, rows = _previous_columns(result).get(measure.id), _rows(result)
+    thens = ["" if i is None else _then(rows[i], measure, previous) for i in indexes]
     figure = go.Figure(
         # Names in the legend, shares inside: long names outside the slices left the card.
-        go.Pie(labels=labels, values=values, text=texts, hole=0.45, sort=False,
-               customdata=points,
+        go.Pie(labels=labels, values=values, hole=0.45, sort=False, customdata=points,
+               text=[t + then for t, then in zip(texts, thens, strict=True)],
                textposition="inside", texttemplate="%{percent:.1%}",
-               hovertemplate="%{label}: %{text} (%{percent:.1%})<extra></extra>")
+               hovertemplate=("%{label} (%{percent:.1%}): %{text}" if previous else
+                              "%{label}: %{text} (%{percent:.1%})") + "<extra></extra>")
     )  # fmt: skip
     figure.update_layout(template="hub", showlegend=True)
     return figure
 
 
+GOOD, BAD, NEUTRAL = "#198754", "#dc3545", "#6c757d"  # Bootstrap's success, danger, secondary
+MINUS = "\u2212"
+
+
 def _kpi_figure(result: Result, previous: Result | None = None) -> go.Figure:
-    """One big formatted number, and its change against the previous period if given,
-    saying what it is compared with ("▲ 12.5% vs the previous 30 days")."""
+    """One big formatted number and its change: against the compared window when the
+    definition compares (with the previous value and Δ under the title), else against
+    the previous period if given ("▲ 12.5% vs the previous 30 days")."""
     measure = _split(result)[2][0]
     row = _rows(result)[0] if len(result.frame) else {measure.id: None}
     value = _number(row[measure.id])
@@ -427,16 +476,45 @@ def _kpi_figure(result: Result, previous: Result | None = None) -> go.Figure:
                                  "title": {"text": measure.label}}  # fmt: skip
     number = _kpi_number_format(measure)
     indicator["number"] = number
-    if previous is not None and len(previous.frame) and value is not None:
+    compared = _previous_columns(result).get(measure.id)
+    if compared is not None:
+        before, versus = _number(row.get(compared.id)), f"the previous {_compared_word(result)}"
+        indicator["title"]["text"] = (
+            f"{measure.label}<br><span style='font-size:0.8em;color:{NEUTRAL}'>"
+            f"{versus}: {_text(row, compared)}{_difference(row, measure, compared)}</span>"
+        )
+    elif previous is not None and len(previous.frame):
         before = _number(previous.frame.iloc[0][measure.id])
-        if before:
-            indicator["mode"] = "number+delta"
-            days = (previous.end - previous.start).days + 1
-            indicator["delta"] = {"reference": before, "relative": True, "valueformat": ".1%",
-                                  "suffix": f" vs the previous {days} days"}  # fmt: skip
+        versus = f"the previous {(previous.end - previous.start).days + 1} days"
+    else:
+        before = None
+    if before and value is not None:
+        good, bad = (GOOD, BAD) if measure.better == Better.UP else (BAD, GOOD)
+        if measure.better == Better.NEITHER:
+            good = bad = NEUTRAL
+        indicator["mode"] = "number+delta"
+        indicator["delta"] = {"reference": before, "relative": True, "valueformat": ".1%",
+                              "suffix": f" vs {versus}", "increasing": {"color": good},
+                              "decreasing": {"color": bad}}  # fmt: skip
     figure = go.Figure(go.Indicator(**indicator))
     figure.update_layout(template="hub", margin={"l": 16, "r": 16, "t": 48, "b": 16})
     return figure
+
+
+def _compared_word(result: Result) -> str:
+    return "year" if result.definition.compare == Compare.PREVIOUS_YEAR else "period"
+
+
+def _difference(row: Row, measure: Column, previous: Column) -> str:
+    """· Δ +137 (a ratio's in points: Δ +2.5 pp); "" without both values."""
+    now, then = _number(row[measure.id]), _number(row.get(previous.id))
+    if now is None or then is None:
+        return ""
+    diff = now - then
+    if measure.type == MeasureType.RATIO:
+        return f" · Δ {diff * 100:+,.1f} pp"
+    text = format_value(abs(diff), measure, currency=row_currency(row, measure))
+    return f" · Δ {'+' if diff > 0 else MINUS if diff < 0 else ''}{text}"
 
 
 def _kpi_number_format(measure: Column) -> dict[str, Any]:
@@ -454,10 +532,14 @@ def _kpi_number_format(measure: Column) -> dict[str, Any]:
 
 
 def _funnel_figure(result: Result, keys: list[dict[str, Any]]) -> go.Figure:
+    """Runs reaching each step; compared, each step's conversion then and now."""
     rows = _rows(result)
-    _step, reached, drop_off, conversion = result.columns
+    named = {c.id: c for c in result.columns}
+    reached, drop_off, conversion = named["reached"], named["drop_off"], named["conversion"]
+    then = _previous_columns(result).get("conversion")
     texts = [
         f"{_text(r, reached)} · {_text(r, conversion)} of first"
+        + ("" if then is None else f" (then {_text(r, then)})")
         + ("" if is_empty(r["drop_off"]) else f" · {_text(r, drop_off)} lost")
         for r in rows
     ]
@@ -483,11 +565,15 @@ def table(result: Result, *, grid_id: str | dict[str, Any]) -> dag.AgGrid:
             record[column.id] = None if is_empty(value) else (
                 str(value) if column.role == "dimension" else float(value))  # fmt: skip
             record[f"{column.id}__text"] = _text(row, column)
+            if column.type == CHANGE:
+                record[f"{column.id}__tone"] = tone(value, column.better)
         rows.append(record)
     column_defs = [
         {"field": c.id, "headerName": c.label, "sortable": True, "resizable": True,
          "valueFormatter": {"function": f"params.data['{c.id}__text']"},
-         "type": "rightAligned" if c.role == "measure" else None}
+         "type": "rightAligned" if c.role != "dimension" else None,
+         **({"cellClassRules": {f"hub-{t}": f"params.data['{c.id}__tone'] === '{t}'"
+                                for t in TONES}} if c.type == CHANGE else {})}
         for c in result.columns
     ]  # fmt: skip
     return dag.AgGrid(

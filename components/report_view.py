@@ -9,6 +9,7 @@ from dash import dcc, html
 import permissions
 from access import HubUser
 from components import charts, ids, shell
+from datasets.compare import window_words
 from datasets.model import Viz
 from datasets.run import Result
 from db.reports import SavedReport
@@ -37,6 +38,9 @@ def run_summary(result: Result) -> html.Div:
         f"{result.start.isoformat()} to {result.end.isoformat()} (UTC)",
         f"{result.as_of} (computed in {result.elapsed_ms:,.0f} ms)",
     ]
+    if result.compared and result.definition.compare:
+        compared = window_words(result.definition.compare, *result.compared)
+        parts.insert(2, f"compared with {compared}")
     notice = (
         dbc.Alert(
             f"Showing the {'latest' if result.keeps_latest else 'first'} {result.row_cap:,} "

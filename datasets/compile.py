@@ -81,6 +81,7 @@ def result_columns(dataset: Dataset, definition: AggregateQuery) -> tuple[Column
                 m.type.value,
                 precision=m.precision,
                 is_additive=m.agg in ADDITIVE,
+                better=m.better.value,
                 **_currency_of(dataset, definition, m),
             )
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import assert_never
 
+from datasets import compare
 from datasets.model import AggregateQuery, Dataset, Definition, ExplicitRange, FunnelQuery
 from datasets.operators import HUMAN
 from datasets.plan import plan
@@ -67,4 +68,13 @@ def describe(
         ("Dataset", dataset.label),
         *middle,
         ("Date range", describe_range(definition, start, end)),
+        *([("Compared with", compared_with(definition, start, end))] if definition.compare else []),
     ]
+
+
+def compared_with(definition: Definition, start: dt.date, end: dt.date) -> str:
+    """The window a compared definition's numbers are compared with, in words."""
+    assert definition.compare is not None
+    window = compare.earlier(definition, definition.compare, start, end).date_range
+    assert isinstance(window, ExplicitRange)
+    return compare.window_words(definition.compare, window.start, window.end)

@@ -16,6 +16,7 @@ from datasets.model import (
     RowSource,
     each_alone_and_none,
 )
+from datasets.model import Better as B
 from datasets.model import MeasureType as T
 from datasets.model import RowCount as R
 from datasets.operators import CATEGORICAL, NUMERIC
@@ -45,13 +46,13 @@ FLOW_RUNS = Dataset(
                 rows=MeasureRows(R.ROWS, "status", "completed")),
         Measure("failed", "Failed", T.COUNT, Agg.COUNT_WHERE,
                 "Runs that failed.", column="status", where_value="failed",
-                rows=MeasureRows(R.ROWS, "status", "failed")),
+                rows=MeasureRows(R.ROWS, "status", "failed"), better=B.DOWN),
         Measure("aborted", "Aborted", T.COUNT, Agg.COUNT_WHERE,
                 "Runs that were aborted.", column="status", where_value="aborted",
-                rows=MeasureRows(R.ROWS, "status", "aborted")),
+                rows=MeasureRows(R.ROWS, "status", "aborted"), better=B.DOWN),
         Measure("in_flight", "In flight", T.COUNT, Agg.COUNT_WHERE,
                 "Runs still running.", column="status", where_value="running",
-                rows=MeasureRows(R.ROWS, "status", "running")),
+                rows=MeasureRows(R.ROWS, "status", "running"), better=B.NEITHER),
         Measure("finished_runs", "Finished", T.COUNT, Agg.COUNT,
                 "Runs that ended: completed, failed or aborted.", column="finished_at",
                 rows=MeasureRows(R.ROWS, "finished_at")),
@@ -61,10 +62,10 @@ FLOW_RUNS = Dataset(
                 rows=MeasureRows(R.BEHIND, "finished_at")),
         Measure("avg_duration", "Avg duration", T.DURATION, Agg.AVG,
                 "Mean duration of finished runs.", column="duration_ms",
-                rows=MeasureRows(R.BEHIND, "duration_ms")),
+                rows=MeasureRows(R.BEHIND, "duration_ms"), better=B.DOWN),
         Measure("p95_duration", "p95 duration", T.DURATION, Agg.P95,
                 "95th percentile duration of finished runs (continuous), within 1 %.",
-                column="duration_ms", rows=MeasureRows(R.BEHIND, "duration_ms")),
+                column="duration_ms", rows=MeasureRows(R.BEHIND, "duration_ms"), better=B.DOWN),
     ),
     dimensions=(
         Dimension("time", "Time", "When the run started (UTC).", "started_at", is_time=True),

@@ -17,6 +17,7 @@ import pandas as pd
 from datasets.model import Column, Grain, MeasureType
 
 EMPTY = "—"
+CHANGE = "change"  # a comparison's change column (datasets.compare): a fraction
 
 
 def is_empty(value: Any) -> bool:
@@ -46,10 +47,21 @@ def format_duration(ms: float) -> str:
     return f"{_half_up(ms / 1000, 1):,.1f} s"
 
 
+def format_change(fraction: Any) -> str:
+    """A change against an earlier value, with its direction in text: ▲ 12.5%, ▼ 3.0%
+    (the direction of the exact change, as the XLSX format shows it)."""
+    exact = Decimal(str(fraction))
+    if exact == 0:
+        return "0.0%"
+    return f"{'▲' if exact > 0 else '▼'} {_half_up(abs(exact) * 100, 1):,.1f}%"
+
+
 def format_value(value: Any, column: Column, *, currency: str | None = None) -> str:
     """Display text of one cell; `currency` is the row's currency for currency measures."""
     if is_empty(value):
         return EMPTY
+    if column.type == CHANGE:
+        return format_change(value)
     if column.type == "time":
         return format_time(value, column.grain)
     if column.type == "category":

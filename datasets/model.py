@@ -87,6 +87,21 @@ class Viz(StrEnum):
     FUNNEL = "funnel"
 
 
+class Compare(StrEnum):
+    """What a report's numbers are compared with (`datasets.compare`)."""
+
+    PREVIOUS_PERIOD = "previous_period"  # the same length, immediately before
+    PREVIOUS_YEAR = "previous_year"  # the same dates a year earlier (weeks: 52 weeks)
+
+
+class Better(StrEnum):
+    """Which way a measure's change is good news: colours its comparison, with words."""
+
+    UP = "up"
+    DOWN = "down"  # failed runs, durations, token spend
+    NEITHER = "neither"  # runs in flight: more or fewer is no judgement
+
+
 class Mode(StrEnum):
     PREVIEW = "preview"
     SAVED = "saved"
@@ -150,6 +165,7 @@ class Measure:
     precision: int = 2  # DECIMAL places
     currency: str | None = None  # a fixed currency (token cost is USD)
     rows: MeasureRows | None = None  # what drill-down shows and counts (required: registry)
+    better: Better = Better.UP  # whether a rise is good news (compared reports colour it)
 
 
 @dataclass(frozen=True)
@@ -189,13 +205,17 @@ class Column:
 
     id: str
     label: str
-    role: Literal["dimension", "measure"]
+    # A comparison column (`datasets.compare`) holds a measure's previous value (of the
+    # measure's type) or its change ("change": a fraction, empty without a previous value).
+    role: Literal["dimension", "measure", "comparison"]
     type: str  # a MeasureType value for measures; "time" or "category" for dimensions
     grain: Grain | None = None
     currency: str | None = None  # fixed currency of a currency measure
     currency_column: str | None = None  # or the column holding each row's currency
     precision: int = 2
     is_additive: bool = False  # rows of a measure add up to a meaningful total
+    better: str = "up"  # a Better value: which way the measure's change is good news
+    compares: str | None = None  # a comparison column: the measure it compares
 
 
 @dataclass(frozen=True)
@@ -379,6 +399,7 @@ class BaseQuery(BaseModel):
     dataset: StrictStr
     date_range: DateRange = PresetRange(preset=Preset.D30)
     viz: Viz = Viz.TABLE
+    compare: Compare | None = None  # beside each measure, its value in an earlier window
 
     def json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -68,6 +68,7 @@ def dumps(result: Result) -> str:
             "start": result.start.isoformat(),
             "end": result.end.isoformat(),
             "ran_at": result.ran_at.isoformat(),
+            "compared": [d.isoformat() for d in result.compared] if result.compared else None,
         },
         separators=(",", ":"),
     )
@@ -92,4 +93,12 @@ def loads(text: str | bytes, *, definition: Definition, mode: Mode) -> Result:
         start=dt.date.fromisoformat(raw["start"]),
         end=dt.date.fromisoformat(raw["end"]),
         ran_at=dt.datetime.fromisoformat(raw["ran_at"]),
+        compared=_window(raw.get("compared")),
     )
+
+
+def _window(raw: list[str] | None) -> tuple[dt.date, dt.date] | None:
+    if not raw:
+        return None
+    start, end = raw
+    return dt.date.fromisoformat(start), dt.date.fromisoformat(end)

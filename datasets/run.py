@@ -21,6 +21,7 @@ from psycopg.errors import QueryCanceled
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from datasets import compare
 from datasets.compile import Compiled, compile_definition
 from datasets.formatting import format_rows, is_empty
 from datasets.model import AggregateQuery, Column, Definition, FunnelQuery, Mode
@@ -44,6 +45,7 @@ class Result:
     start: dt.date
     end: dt.date
     ran_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))  # computed
+    compared: tuple[dt.date, dt.date] | None = None  # the window compared with, if any
 
     @property
     def row_cap(self) -> int:
@@ -77,7 +79,9 @@ class Result:
             "row_cap": self.row_cap,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "range": {"start": self.start.isoformat(), "end": self.end.isoformat()},
-        }
+            **({"compared": {"start": self.compared[0].isoformat(),
+                             "end": self.compared[1].isoformat()}} if self.compared else {}),
+        }  # fmt: skip
 
 
 def _jsonable(value: Any) -> Any:
@@ -120,6 +124,14 @@ def _in_order(rows: list[Any], compiled: Compiled) -> list[Any]:
     return rows[::-1] if compiled.newest_first else rows
 
 
+def _frame(rows: list[Any], compiled: Compiled, cap: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        [tuple(r) for r in _in_order(rows[:cap], compiled)],
+        columns=[c.id for c in compiled.columns],
+        dtype=object,
+    )
+
+
 def run_report(
     definition: Definition,
     *,
@@ -133,6 +145,13 @@ def run_report(
     engine = engine if engine is not None else engines.default().web
     today = today or dt.datetime.now(dt.UTC).date()
     compiled = _compiled(definition.model_dump_json(), today)
+    earlier = None
+    if definition.compare is not None:
+        shift = compare.shift(definition, definition.compare, compiled.start, compiled.end)
+        earlier_definition = compare.earlier(
+            definition, definition.compare, compiled.start, compiled.end
+        )
+        earlier = _compiled(earlier_definition.model_dump_json(), today)
     cap = mode.row_cap
     started = time.perf_counter()
     try:
@@ -141,23 +160,23 @@ def run_report(
         ) as conn:
             _check_references(conn, definition)
             rows = conn.execute(compiled.select.limit(cap + 1)).all()
+            earlier_rows = conn.execute(earlier.select.limit(cap + 1)).all() if earlier else []
     except OperationalError as exc:
         if isinstance(exc.orig, QueryCanceled):
             raise ReportTimeout(statement_timeout_ms / 1000) from exc
         raise
     elapsed_ms = (time.perf_counter() - started) * 1000
-    frame = pd.DataFrame(
-        [tuple(r) for r in _in_order(rows[:cap], compiled)],
-        columns=[c.id for c in compiled.columns],
-        dtype=object,
-    )
+    frame, columns = _frame(rows, compiled, cap), compiled.columns
+    if earlier is not None:
+        columns, frame = compare.joined(columns, frame, _frame(earlier_rows, earlier, cap), shift)
     return Result(
         definition=definition,
         mode=mode,
         frame=frame,
-        columns=compiled.columns,
+        columns=columns,
         truncated=len(rows) > cap,
         elapsed_ms=elapsed_ms,
         start=compiled.start,
         end=compiled.end,
+        compared=(earlier.start, earlier.end) if earlier else None,
     )
