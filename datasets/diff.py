@@ -42,6 +42,10 @@ def _range(value: Any) -> str:
     return f"{value.get('start')} to {value.get('end')}"
 
 
+def _compare(value: Any) -> str:
+    return str(value).replace("_", " ") if value else "none"
+
+
 def _dimension(dataset: Dataset | None, ref: dict[str, Any]) -> str:
     label = _label(dataset, "dimension", str(ref.get("id")))
     return f"{label} by {ref['grain']}" if ref.get("grain") else label
@@ -102,6 +106,8 @@ def definition_changes(old: Definition, new: Definition) -> list[str]:
     )
     if (before := _range(old.get("date_range"))) != (after := _range(new.get("date_range"))):
         lines.append(f"range {before} → {after}")
+    if (before := old.get("compare")) != (after := new.get("compare")):
+        lines.append(f"comparison {_compare(before)} → {_compare(after)}")
     if (before := old.get("viz", "table")) != (after := new.get("viz", "table")):
         lines.append(f"chart {before} → {after}")
     if old.get("flow_id") != new.get("flow_id"):

@@ -99,6 +99,11 @@ def test_the_difference_between_two_versions_reads_in_words() -> None:
     swapped = {**WIDER, "measures": ["distinct_customers", "conversions"]}
     assert definition_changes(WIDER, swapped) == ["measures reordered"]
     assert definition_changes(WIDER, WIDER) == []
+    compared = {**WIDER, "compare": "previous_year"}
+    assert definition_changes(WIDER, compared) == ["comparison none → previous year"]
+    assert definition_changes(compared, {**WIDER, "compare": "previous_period"}) == [
+        "comparison previous year → previous period"
+    ]
 
 
 def test_restore_saves_an_old_version_as_the_newest(hub: Hub) -> None:
