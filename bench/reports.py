@@ -14,7 +14,9 @@ the result cache is not involved), as the bare compiled statement on the same en
 a tenant transaction, and as the naive statement (every measure over the base rows:
 what a reporting tool without rollups runs). Prints median and p95 over warm runs, the
 plan, the ratios and whether the line meets its targets, and writes
-bench/results/reports-<date>-<per-day>.json.
+bench/results/reports-<date>-<per-day>.json. With --compare, each line instead runs
+compared with its previous period (two windows, one transaction) against the same line
+alone, held to the same targets (reports-<date>-<per-day>-compare.json).
 """
 
 from __future__ import annotations
@@ -130,6 +132,33 @@ def _refreshes(tenant_id: int, rebuild: bool) -> dict[str, object]:
     return found
 
 
+def _compared(line: str, raw: dict[str, object], days: int, tenant_id: int,
+              repeat: int) -> dict[str, object]:  # fmt: skip
+    """The line compared with its previous period, against the same report alone: both
+    windows run through the runner (compiler, rollups, one transaction)."""
+    alone, compared = validate(raw), validate({**raw, "compare": "previous_period"})
+    web = engines.default().web
+
+    def plain() -> object:
+        return run_report(alone, tenant_id=tenant_id, mode=Mode.SAVED, engine=web)
+
+    def both() -> object:
+        return run_report(compared, tenant_id=tenant_id, mode=Mode.SAVED, engine=web)
+
+    try:
+        compared_t, plain_t = paired_timings(both, plain, repeat)
+    except (ReportTimeout, OperationalError):
+        print(f"{line:<21} {days:>3} d  compared: stopped by the statement timeout  MISSED")
+        return {"timed_out": True, "meets_targets": False}
+    ratio = compared_t["median_ms"] / plain_t["median_ms"]
+    fast = compared_t["median_ms"] <= TARGET_MS[days]
+    print(f"{line:<21} {days:>3} d  compared {compared_t['median_ms']:7.1f} ms "
+          f"(p95 {compared_t['p95_ms']:7.1f})  alone {plain_t['median_ms']:7.1f} ms  "
+          f"compared/alone {ratio:.2f}  {'ok' if fast else 'MISSED'}")  # fmt: skip
+    return {"compared": compared_t, "alone": plain_t, "compared_over_alone": ratio,
+            "meets_targets": fast}  # fmt: skip
+
+
 def _line(line: str, raw: dict[str, object], days: int, tenant_id: int,
           repeat: int) -> dict[str, object]:  # fmt: skip
     definition = validate(raw)
@@ -207,7 +236,8 @@ def _measure(args: argparse.Namespace) -> dict[str, object]:
             raw = {"dataset": dataset, "date_range": {"preset": f"{days}d"}, **body}
             if dataset == "funnel":
                 raw["flow_id"] = flow_id
-            found = _line(line, raw, days, tenant_id, args.repeat)
+            measure = _compared if args.compare else _line
+            found = measure(line, raw, days, tenant_id, args.repeat)
             rows.append({"line": line, "dataset": dataset, "days": days, **found})
     return {"per_day": args.per_day, "rows_in_benchmark_tenant": counts,
             "seed_seconds": seeded_s, "refresh": refreshes, "reports": rows}  # fmt: skip
@@ -227,11 +257,15 @@ def main() -> None:
         "--line", action="append", default=[], help="measure only this line of REPORTS (repeatable)"
     )
     parser.add_argument("--rebuild", action="store_true", help="also time a full rollup rebuild")
+    parser.add_argument("--compare", action="store_true",
+                        help="time each line compared with its previous period against the "
+                        "line alone (reports-…-compare.json)")  # fmt: skip
     args = parser.parse_args()
     with throwaway_hub(keep=args.home):
         results = _measure(args)
     RESULTS.mkdir(exist_ok=True)
     partial = "-" + "-".join(sorted(args.line)).replace(" ", "_") if args.line else ""
+    partial += "-compare" if args.compare else ""
     name = f"reports-{dt.date.today().isoformat()}-{int(args.per_day)}{partial}.json"
     (RESULTS / name).write_text(json.dumps(results, indent=2))
     print(f"written to {RESULTS / name}")
