@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -18,7 +20,7 @@ from datasets.model import Better, Column, Compare, Grain, Mode
 from datasets.registry import DATASETS
 from datasets.validate import validate
 from errors import BadDefinition
-from export_formats import csv_chunks, number_format
+from export_formats import csv_chunks, number_format, xlsx_bytes
 from tests.conftest import Hub
 from tests.hand_sql import expected_sql
 from tests.test_datasets import FACTS, USD, USD_SQL, Case, acme, every, hand, ids, run, span
@@ -230,3 +232,26 @@ def test_every_measure_says_whether_up_is_good() -> None:
                     ("token_usage", "completion_tokens"), ("token_usage", "cost"),
                     ("token_usage", "avg_tokens_per_message"),
                     ("token_usage", "avg_tokens_per_conversation")}  # fmt: skip
+
+
+def test_the_xlsx_keeps_previous_values_and_changes_as_numbers(hub: Hub, acme: int) -> None:
+    """Previous values are numbers in the measure's format; changes are fractions whose
+    format shows the formatter's arrows; the About sheet says what was compared."""
+    raw = {"dataset": "flow_runs", "measures": ["failed"], "dimensions": [{"id": "status"}],
+           "compare": "previous_period",
+           "date_range": {"start": START.isoformat(), "end": END.isoformat()}}  # fmt: skip
+    result = run(raw, acme, hub.web)
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(result, title="Failures")))
+    sheet = book["Failures"]
+    assert [c.value for c in sheet[1]] == ["Status", "Failed", "Failed (previous)", "Failed Δ %"]
+    for cells, row in zip(sheet.iter_rows(min_row=2), result.frame.to_dict("records"), strict=True):
+        _, _, previous, change = cells
+        assert previous.value == row["failed__previous"] and previous.number_format == "#,##0"
+        expected = row["failed__change"]  # float digits as openpyxl writes them back
+        assert change.value == (None if expected is None else pytest.approx(expected, rel=1e-12))
+        assert change.number_format == '"▲ "#,##0.0%;"▼ "#,##0.0%;0.0%'
+    about = {k: v for k, v in book["About"].iter_rows(values_only=True)}
+    by = compare.shift(validate(raw), Compare.PREVIOUS_PERIOD, START, END)
+    assert about["Compared with"] == (
+        f"the previous period, {by.back(START)} to {by.back(END)} (UTC)"
+    )
