@@ -66,7 +66,7 @@ def _previewed(
         if (result := run(definition)) is None:
             return None
         previous = None
-        if definition.viz is Viz.KPI:
+        if definition.viz is Viz.KPI and definition.compare is None:  # compared: in the frame
             previous = run(previous_period(definition, result.start, result.end))
             if previous is None:
                 return None
