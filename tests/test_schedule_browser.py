@@ -177,7 +177,8 @@ def test_admin_sets_a_zone_sees_the_next_runs_and_sends_a_test(
 ) -> None:
     """The dialog's next three send times follow the zone typed in; the schedule keeps
     its zone, XLSX attachment and skip-when-empty; Send me a test is delivered to the
-    signed-in admin alone and the history shows it sent."""
+    signed-in admin alone, Send now to the schedule's recipients, and the history shows
+    both sent."""
     browser.sign_in(driver, base_url, "admin@acme.example", "demo-password")
     driver.get(f"{base_url}/admin/analytics/reports/{report}?schedule=1")
     browser.wait_for(driver, "#report-schedule-modal #schedule-recipients")
@@ -221,4 +222,17 @@ def test_admin_sets_a_zone_sees_the_next_runs_and_sends_a_test(
         "Sent", f"{sent.created_at:%Y-%m-%d %H:%M} UTC", "Test", "admin@acme.example — sent",
         f"{sent.row_count:,}", deliveries_panel.size_text(sent.attachment_bytes), "", "",
     ]  # fmt: skip
+
+    send_now = driver.find_element(By.ID, "delivery-send-now")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})",
+                          send_now)  # fmt: skip
+    send_now.click()
+    _text_is(driver, "delivery-feedback", "Sending to 1 recipient.")
+    WebDriverWait(driver, 60).until(lambda d: len(d.find_elements(
+        By.CSS_SELECTOR, "#delivery-history tr[data-state='sent']")) == 2)  # fmt: skip
+    by_hand, _test = history(hub.web, tenant_id=hub.tenant_id("acme"), report_id=report)
+    assert (by_hand.state, by_hand.recipients) == (State.SENT, ("team@acme.example",))
+    newest = driver.find_elements(By.CSS_SELECTOR, "#delivery-history tbody tr")[0]
+    assert [c.text for c in newest.find_elements(By.TAG_NAME, "td")][2:4] == [
+        "Sent by hand", "team@acme.example — sent"]  # fmt: skip
     driver.save_screenshot(str(artifacts / "report-deliveries.png"))
