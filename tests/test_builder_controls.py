@@ -108,4 +108,4 @@ def test_suggestions_before_typing_half_filled_row_and_funnel_prompt(
     assert driver.find_element(By.ID, ids.b_error("flow_id")).text == ""
     driver.find_element(By.ID, ids.B_RUN).click()
     wait.until(lambda d: d.find_element(By.ID, ids.b_error("flow_id")).text
-               == "choose a flow: the funnel runs for one flow")  # fmt: skip
+               == "Choose a flow: the funnel runs for one flow")  # fmt: skip
