@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import Input, Output, State, clientside_callback, dcc, html
 
 import access
 import login
 from access import Leaf
 from components import ids
+
+NAV_TOGGLER, NAV_COLLAPSE = "hub-nav-toggler", "hub-nav-collapse"
 
 
 def _sections() -> dbc.Nav:
@@ -39,6 +41,14 @@ def _user_menu() -> dbc.Nav:
                 className="navbar-text text-light me-3",
                 id="hub-user",
             ),
+            # Light, dark or the system's: assets/theme.js handles it, per user.
+            html.Button(
+                "Theme: system",
+                type="button",
+                id="hub-theme-toggle",
+                className="btn btn-outline-light btn-sm me-2",
+                **{"data-user": str(user.id), "aria-label": "Theme: system (change)"},
+            ),
             # A form, not a link: signing out is a POST carrying the session's CSRF token.
             html.Form(
                 [
@@ -59,6 +69,18 @@ def _user_menu() -> dbc.Nav:
     )
 
 
+def _toggler() -> html.Button:
+    """Shows and hides the sections and the user menu below the navbar's `md` breakpoint."""
+    return html.Button(
+        html.Span(className="navbar-toggler-icon"),
+        id=NAV_TOGGLER,
+        type="button",
+        className="navbar-toggler",
+        title="Menu",
+        **{"aria-label": "Menu", "aria-controls": NAV_COLLAPSE, "aria-expanded": "false"},
+    )
+
+
 def layout() -> html.Div:
     """Rendered per request, so the bar shows who is signed in."""
     return html.Div(
@@ -68,13 +90,19 @@ def layout() -> html.Div:
                 dbc.Container(
                     [
                         dbc.NavbarBrand("Analytics Hub", href="/admin/analytics"),
-                        _sections(),
-                        _user_menu(),
+                        _toggler(),
+                        dbc.Collapse(
+                            [_sections(), _user_menu()],
+                            id=NAV_COLLAPSE,
+                            is_open=False,
+                            navbar=True,
+                        ),
                     ],
                     fluid=True,
                 ),
                 color="dark",
                 dark=True,
+                expand="md",
                 className="mb-4",
             ),
             dbc.Container(dash.page_container, fluid=True, className="hub-page"),
@@ -89,6 +117,22 @@ def layout() -> html.Div:
             ),
         ]
     )
+
+
+# The toggler opens and closes the menu; going to another page closes it.
+clientside_callback(
+    f"""function (_clicks, _path, open) {{
+        const toggled = dash_clientside.callback_context.triggered_id === "{NAV_TOGGLER}";
+        const next = toggled ? !open : false;
+        return [next, String(next)];
+    }}""",
+    Output(NAV_COLLAPSE, "is_open"),
+    Output(NAV_TOGGLER, "aria-expanded"),
+    Input(NAV_TOGGLER, "n_clicks"),
+    Input(ids.URL, "pathname"),
+    State(NAV_COLLAPSE, "is_open"),
+    prevent_initial_call=True,
+)
 
 
 def forbidden(leaf: Leaf, subject: str) -> html.Div:

@@ -75,9 +75,16 @@ def _templates_card(user: HubUser) -> dbc.Card:
     )  # fmt: skip
 
 
+def _cell(label: str, content: Any) -> html.Td:
+    """A column's cell, naming its column for the phone layout's cards (assets/hub.css)."""
+    return html.Td(content, **{"data-label": label})
+
+
 def _report_row(user: HubUser, report: ReportSummary, failing: bool) -> html.Tr:
     badges = [
-        dbc.Badge("Pinned", color="info", className="me-1") if report.is_pinned else None,
+        dbc.Badge("Pinned", color="info", text_color="dark", className="me-1")
+        if report.is_pinned
+        else None,
         dbc.Badge("Scheduled", color="secondary", className="me-1")
         if report.is_scheduled
         else None,
@@ -114,12 +121,13 @@ def _report_row(user: HubUser, report: ReportSummary, failing: bool) -> html.Tr:
                     *badges,
                 ]
             ),
-            html.Td(DATASETS[report.dataset].label if report.dataset in DATASETS else "—"),
-            html.Td((report.viz or "—").capitalize()),
-            html.Td(report.owner or html.Span(
+            _cell("Dataset",
+                  DATASETS[report.dataset].label if report.dataset in DATASETS else "—"),
+            _cell("Viz", (report.viz or "—").capitalize()),
+            _cell("Owner", report.owner or html.Span(
                 "Provisioned", title="Created with the tenant; nobody owns it",
                 className="text-body-secondary")),
-            html.Td(report.updated_at.strftime("%Y-%m-%d %H:%M UTC")),
+            _cell("Updated", report.updated_at.strftime("%Y-%m-%d %H:%M UTC")),
             html.Td(html.Div([run, *manage, export_controls(report.id)],
                              className="d-flex align-items-center flex-wrap")),
         ]
@@ -127,14 +135,15 @@ def _report_row(user: HubUser, report: ReportSummary, failing: bool) -> html.Tr:
 
 
 def _reports_body(user: HubUser, reports: list[ReportSummary], query: str) -> Any:
-    """The reports' table; a schedule whose last email failed is marked until one succeeds."""
+    """The reports' table (cards on a phone); a schedule whose last email failed is marked
+    until one succeeds."""
     if reports:
         head = ("Name", "Dataset", "Viz", "Owner", "Updated", "Actions")
         failed = failing(engines.default().web, tenant_id=user.tenant_id)
         return dbc.Table(
             [html.Thead(html.Tr([html.Th(h) for h in head])),
              html.Tbody([_report_row(user, r, r.id in failed) for r in reports])],
-            hover=True, responsive=True, className="mb-0",
+            hover=True, responsive=True, className="mb-0 hub-card-table",
         )  # fmt: skip
     if query:
         text = f"No saved report has “{query}” in its name."
