@@ -106,7 +106,7 @@ def layout(
             _label("Breakdowns", ids.B_DIMENSIONS),
             dcc.Dropdown(id=ids.B_DIMENSIONS, options=form.dimension_options(dataset),
                          value=state["dimensions"], multi=True, placeholder="None"),
-            html.Div(id=ids.B_NOTE, className="form-text text-info"),
+            html.Div(id=ids.B_NOTE, className="form-text text-info-emphasis"),
             _error("dimensions"),
             html.Div([
                 _label("Grain", ids.B_GRAIN),

@@ -42,6 +42,7 @@ BADGES = {
     DeliveryState.UNKNOWN: ("Unknown", "warning"),
     DeliveryState.SKIPPED: ("Skipped", "light"),
 }
+LIGHT_BADGES = ("light", "info", "warning")  # white text on these fails WCAG AA: dark text
 
 
 def resend_id(delivery_id: Any) -> dict[str, Any]:
@@ -92,7 +93,8 @@ def _row(delivery: Delivery) -> html.Tr:
     )  # fmt: skip
     return html.Tr(
         [
-            html.Td(dbc.Badge(label, color=color, text_color="dark" if color == "light" else None)),
+            html.Td(dbc.Badge(label, color=color,
+                              text_color="dark" if color in LIGHT_BADGES else None)),
             html.Td(f"{delivery.created_at:%Y-%m-%d %H:%M} UTC", className="text-nowrap"),
             html.Td(_kind(delivery)),
             html.Td(_recipients(delivery)),
