@@ -14,6 +14,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from datasets.formatting import format_time
@@ -79,7 +80,9 @@ def _days(first: dt.date, last: dt.date | None = None) -> str:
 
 
 def _close(driver: webdriver.Chrome) -> None:
-    driver.find_element(By.CSS_SELECTOR, "#drill-panel .btn-close").click()
+    """Closes the panel once it has slid in (its close button takes clicks only then)."""
+    WebDriverWait(driver, 10).until(ec.element_to_be_clickable(
+        (By.CSS_SELECTOR, "#drill-panel.show .btn-close"))).click()  # fmt: skip
     WebDriverWait(driver, 10).until(lambda d: not d.find_elements(
         By.CSS_SELECTOR, "#drill-panel.show, .offcanvas-backdrop"))  # fmt: skip
 

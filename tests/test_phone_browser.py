@@ -53,7 +53,7 @@ PAGES = {
                "#report-body .js-plotly-plot, #report-body .ag-root-wrapper"),
     "builder": ("/admin/analytics/reports/new", "#builder-preview .ag-row",
                 "#builder-preview .js-plotly-plot, #builder-preview .ag-root-wrapper"),
-    "dashboard": ("/admin/analytics/dashboard", ".hub-pin-card .ag-row",
+    "dashboard": ("/admin/analytics/dashboard", ".hub-pin-card .main-svg, .hub-pin-card .ag-row",
                   ".hub-pin-card .js-plotly-plot, .hub-pin-card .ag-root-wrapper"),
     "outbox": ("/admin/analytics/outbox", "#hub-outbox", None),
     "events": ("/admin/insights/events", "#events-table tbody tr", ".table-responsive"),

@@ -61,13 +61,12 @@ def _theme_is(driver: webdriver.Chrome, theme: str) -> None:
     WebDriverWait(driver, 10).until(lambda d: d.execute_script(THEME) == theme)
 
 
-def _pinned_report(hub: Hub) -> int:
+def _overview(hub: Hub) -> int:
+    """The provisioned "Conversions overview": a line chart above its grid."""
     with hub.cron.connect() as conn:
-        return conn.scalar(sa.text(
-            "SELECT min(p.report_id) FROM ins_dashboard_pins p JOIN ins_reports r "
-            "ON r.id = p.report_id AND r.tenant_id = p.tenant_id "
-            "WHERE p.tenant_id = :t AND r.definition ->> 'viz' = 'line'"),
-            {"t": hub.tenant_id("acme")})  # fmt: skip
+        return conn.scalar(sa.text("SELECT id FROM ins_reports WHERE tenant_id = :t "
+                                   "AND name = 'Conversions overview'"),
+                           {"t": hub.tenant_id("acme")})  # fmt: skip
 
 
 def test_the_system_theme_applies_until_a_user_picks_one_and_is_kept_per_user(
@@ -75,7 +74,7 @@ def test_the_system_theme_applies_until_a_user_picks_one_and_is_kept_per_user(
 ) -> None:
     _system_dark(driver)
     browser.sign_in(driver, base_url, "admin@acme.example", "demo-password")
-    report = _pinned_report(hub)
+    report = _overview(hub)
     driver.get(f"{base_url}/admin/analytics/reports/{report}")
     browser.wait_for(driver, f"#{ids.CHART} .main-svg .xtick text")
     browser.wait_for(driver, ".ag-row .ag-cell")
