@@ -24,6 +24,7 @@ from dash import ALL, Input, Output, State, callback, html, no_update
 import permissions
 from access import HubUser, Leaf
 from components import ids
+from datasets import compare
 from datasets.bucket import Bucket
 from datasets.drill import ROW_CAP, Drill, drill
 from datasets.validate import validate
@@ -100,7 +101,9 @@ def _bucket(on_chart: bool, clicked: Any, definition: Any) -> Bucket | None:
         raise BadBucket([("(bucket)", "a row of this report")]) from None
     # A funnel's row is a step, drilled by the runs that reached it.
     measures = list(definition.measures) or [FUNNEL_MEASURE]
-    measure = clicked.get("colId") if clicked.get("colId") in measures else measures[0]
+    column = str(clicked.get("colId"))  # a measure's previous value or change: the measure
+    column = column.removesuffix(compare.PREVIOUS).removesuffix(compare.DELTA)
+    measure = column if column in measures else measures[0]
     return Bucket.from_json({"measure": measure, "values": values})
 
 

@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from access import HubUser, Leaf
-from components import builder, charts, ids
+from components import builder, charts, drill_panel, ids
 from components import builder_form as form
 from components.report_view import run_summary
+from datasets.bucket import Bucket
 from datasets.compare import tone
 from datasets.formatting import format_change, format_value
 from datasets.model import Better, Mode
@@ -172,3 +173,14 @@ def test_the_builder_offers_a_comparison_beside_the_date_range(hub: Hub) -> None
     assert picker.value == "previous_year"
     assert [o["label"] for o in picker.options] == [
         "No comparison", "Previous period", "Previous year"]  # fmt: skip
+
+
+def test_a_click_on_a_previous_or_change_cell_drills_into_its_measure() -> None:
+    definition = validate({"dataset": "flow_runs", "measures": ["total_runs", "failed"],
+                           "dimensions": [{"id": "status"}],
+                           "compare": "previous_period"})  # fmt: skip
+    for column in ("failed__previous", "failed__change", "failed"):
+        clicked = {"rowId": '{"status": "failed"}', "colId": column}
+        assert drill_panel._bucket(False, clicked, definition) == Bucket(
+            "failed", {"status": "failed"}
+        )
