@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from selenium import webdriver
+from selenium.common.exceptions import ElementClickInterceptedException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from db import schema as s
@@ -47,6 +49,19 @@ def _stored(hub: Hub, report: int) -> list[tuple[Any, ...]]:
                       a.c.recipients).where(a.c.report_id == report))]  # fmt: skip
 
 
+def _click(driver: webdriver.Chrome, element: WebElement) -> None:
+    """Clicks a button near the window's edge: brought to the middle first, and clicked
+    again while the page's last redraw still covers it."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})",
+                          element)  # fmt: skip
+
+    def clicked(_d: webdriver.Chrome) -> bool:
+        element.click()
+        return True
+
+    WebDriverWait(driver, 10, ignored_exceptions=(ElementClickInterceptedException,)).until(clicked)
+
+
 def _type(driver: webdriver.Chrome, element_id: str, text: str) -> None:
     field = driver.find_element(By.ID, element_id)
     field.clear()
@@ -68,14 +83,14 @@ def test_admin_adds_a_rate_alert_in_percent_sees_it_and_removes_it(
     WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "alert-threshold-unit").text
                                     == "%")  # fmt: skip
     _type(driver, "alert-threshold", "ninety")
-    driver.find_element(By.ID, "alert-add").click()
+    _click(driver, driver.find_element(By.ID, "alert-add"))
     WebDriverWait(driver, 20).until(
         lambda d: d.find_element(By.ID, "alert-error-threshold").text == "a number"
     )
     assert _stored(hub, report) == []
     _type(driver, "alert-threshold", "90")
     _type(driver, "alert-cooldown", "6")
-    driver.find_element(By.ID, "alert-add").click()
+    _click(driver, driver.find_element(By.ID, "alert-add"))
     item = browser.wait_for(driver, "#alert-list [data-alert]")
     assert item.text.startswith(
         "Success rate falls below 90.0%\nTo 1 recipient "
@@ -84,7 +99,7 @@ def test_admin_adds_a_rate_alert_in_percent_sees_it_and_removes_it(
     assert _stored(hub, report) == [
         ("success_rate", "below", Decimal("0.9"), 6, ["admin@acme.example"])]  # fmt: skip
     driver.save_screenshot(str(artifacts / "report-alerts.png"))
-    item.find_element(By.XPATH, ".//button[text()='Remove']").click()
+    _click(driver, item.find_element(By.XPATH, ".//button[text()='Remove']"))
     WebDriverWait(driver, 20).until(
         lambda d: d.find_element(By.ID, "alert-list").text == "No alerts yet."
     )

@@ -525,7 +525,7 @@ def test_an_unsubscribe_token_works_for_its_schedule_only_and_not_after_expiry(
     client = flask_app.test_client()
     for bad in (
         forged,
-        token[:-2] + ("A" if token[-1] != "A" else "B") + token[-1],
+        token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1],  # a changed signature
         unsubscribe_token(bo, secret=secret, now=now - dt.timedelta(days=91)),
     ):
         refused = client.post("/unsubscribe", data={"token": bad})

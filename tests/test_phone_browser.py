@@ -53,8 +53,9 @@ PAGES = {
                "#report-body .js-plotly-plot, #report-body .ag-root-wrapper"),
     "builder": ("/admin/analytics/reports/new", "#builder-preview .ag-row",
                 "#builder-preview .js-plotly-plot, #builder-preview .ag-root-wrapper"),
-    "dashboard": ("/admin/analytics/dashboard", ".hub-pin-card .main-svg, .hub-pin-card .ag-row",
-                  ".hub-pin-card .js-plotly-plot, .hub-pin-card .ag-root-wrapper"),
+    "dashboard": ("/admin/analytics/dashboard", "#dashboard-pulse .main-svg",
+                  "#dashboard-pulse .js-plotly-plot, .hub-pin-card .js-plotly-plot, "
+                  ".hub-pin-card .ag-root-wrapper"),
     "outbox": ("/admin/analytics/outbox", "#hub-outbox", None),
     "events": ("/admin/insights/events", "#events-table tbody tr", ".table-responsive"),
     "goals": ("/admin/insights/goals", "#goals-table", ".table-responsive"),
