@@ -2,7 +2,9 @@
 
 Compiles the definition, runs it in one transaction under the tenant's row-level
 security with a statement timeout, fetches at most the mode's row cap plus one (to know
-whether it was truncated) and returns a DataFrame with typed column metadata. Callers
+whether it was truncated) and returns a DataFrame with typed column metadata. A compared
+definition runs its earlier window in the same transaction, through the same compiler,
+and gets each measure's previous value and change joined in (`datasets.compare`). Callers
 run reports through the result cache, datasets.cache.run_cached, which calls this.
 """
 
