@@ -38,7 +38,7 @@ def _runs(hub: Hub, start: dt.date, end: dt.date) -> dict[str, int]:
     with hub.admin.connect() as conn:
         rows = conn.execute(sa.text(RUNS_BY_STATUS), {"t": hub.tenant_id("acme"),
                             "lo": _midnight(start), "hi": _midnight(end + DAY)})  # fmt: skip
-        return dict(rows.tuples().all())
+        return {status: count for status, count in rows}
 
 
 def _cells(driver: webdriver.Chrome, column: str) -> list[str]:
