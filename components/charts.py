@@ -132,7 +132,9 @@ def _drill_point(plot: _Plot, row: Row, measure: Column) -> dict[str, Any] | Non
 
 
 def _text(row: Row, column: Column) -> str:
-    return format_value(row[column.id], column, currency=row_currency(row, column))
+    """A cell as the formatter shows it (empty when the row lacks it: an "Other" series'
+    sums have no previous values)."""
+    return format_value(row.get(column.id), column, currency=row_currency(row, column))
 
 
 def _number(value: Any) -> float | None:
@@ -149,9 +151,9 @@ def _then(row: Row, measure: Column, previous: Column | None) -> str:
     """What a compared point's hover adds: "<br>previous: 1,204 (▲ 12.5%)"; "" if none."""
     if previous is None:
         return ""
-    then = format_value(row.get(previous.id), previous, currency=row_currency(row, previous))
     change = row.get(measure.id + DELTA)
-    return f"<br>previous: {then}" + ("" if is_empty(change) else f" ({format_change(change)})")
+    return f"<br>previous: {_text(row, previous)}" + (
+        "" if is_empty(change) else f" ({format_change(change)})")  # fmt: skip
 
 
 def _split(result: Result) -> tuple[Column | None, list[Column], list[Column]]:
@@ -402,14 +404,12 @@ def _previous_trace(plot: _Plot, rows: list[Row], xs: list[Any], previous: Colum
                     color: str) -> go.BaseTraceType:  # fmt: skip
     """A compared measure's previous values at the current periods or categories: a
     dashed line, or a pale bar beside each bar ("then, now")."""
-    scale = plot.axes[plot.on[previous.compares or ""]].scale
+    yaxis = plot.on[previous.compares or ""]
+    scale = plot.axes[yaxis].scale
     ys = [None if (v := _number(r.get(previous.id))) is None else v / scale for r in rows]
     label = f"{name} (previous)"
-    hover = [f"{_text(r, plot.x)}<br>{label}: "
-             f"{format_value(r.get(previous.id), previous, currency=row_currency(r, previous))}"
-             for r in rows]  # fmt: skip
-    common = {"y": ys, "name": label, "hovertext": hover, "hoverinfo": "text",
-              "yaxis": plot.on[previous.compares or ""]}  # fmt: skip
+    hover = [f"{_text(r, plot.x)}<br>{label}: {_text(r, previous)}" for r in rows]
+    common = {"y": ys, "name": label, "hovertext": hover, "hoverinfo": "text", "yaxis": yaxis}
     if plot.kind is Viz.BAR:
         return go.Bar(x=[plot.labels[v] for v in xs] if plot.labels else xs, offsetgroup=label,
                       marker={"color": color, "opacity": 0.4}, **common)  # fmt: skip

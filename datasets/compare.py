@@ -84,16 +84,15 @@ def shift(definition: Definition, compare: Compare, start: dt.date, end: dt.date
     return Shift(days=7 * math.ceil(days / 7)) if grain is Grain.WEEK else Shift(days=days)
 
 
-def earlier(definition: Definition, compare: Compare, start: dt.date, end: dt.date) -> Definition:
-    """The definition over the compared window, itself compared with nothing."""
-    by = shift(definition, compare, start, end)
+def earlier(definition: Definition, by: Shift, start: dt.date, end: dt.date) -> Definition:
+    """The definition over the window [start, end] moved back `by`, compared with nothing."""
     window = ExplicitRange(start=by.back(start), end=by.back(end))
     return definition.model_copy(update={"date_range": window, "compare": None})
 
 
 def previous_period(definition: Definition, start: dt.date, end: dt.date) -> Definition:
     """The definition over its previous period (a KPI's and an alert's change)."""
-    return earlier(definition, Compare.PREVIOUS_PERIOD, start, end)
+    return earlier(definition, shift(definition, Compare.PREVIOUS_PERIOD, start, end), start, end)
 
 
 def comparison_columns(column: Column) -> tuple[Column, Column]:
@@ -128,12 +127,13 @@ def joined(columns: tuple[Column, ...], current: pd.DataFrame, previous: pd.Data
     out_columns: list[Column] = []
     data: dict[str, list[Any]] = {}
     rows = current.to_dict("records")
+    matches = [lookup.get(_key(row, keys), {}) for row in rows]  # each row's earlier row
     for column in columns:
         out_columns.append(column)
         data[column.id] = [row[column.id] for row in rows]
         if column in measures:
             prev_col, change_col = comparison_columns(column)
-            earlier_values = [lookup.get(_key(row, keys), {}).get(column.id) for row in rows]
+            earlier_values = [match.get(column.id) for match in matches]
             out_columns += [prev_col, change_col]
             data[prev_col.id] = earlier_values
             now = data[column.id]

@@ -75,6 +75,5 @@ def describe(
 def compared_with(definition: Definition, start: dt.date, end: dt.date) -> str:
     """The window a compared definition's numbers are compared with, in words."""
     assert definition.compare is not None
-    window = compare.earlier(definition, definition.compare, start, end).date_range
-    assert isinstance(window, ExplicitRange)
-    return compare.window_words(definition.compare, window.start, window.end)
+    by = compare.shift(definition, definition.compare, start, end)
+    return compare.window_words(definition.compare, by.back(start), by.back(end))

@@ -150,9 +150,7 @@ def run_report(
     earlier = None
     if definition.compare is not None:
         shift = compare.shift(definition, definition.compare, compiled.start, compiled.end)
-        earlier_definition = compare.earlier(
-            definition, definition.compare, compiled.start, compiled.end
-        )
+        earlier_definition = compare.earlier(definition, shift, compiled.start, compiled.end)
         earlier = _compiled(earlier_definition.model_dump_json(), today)
     cap = mode.row_cap
     started = time.perf_counter()

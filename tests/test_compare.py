@@ -75,7 +75,7 @@ def test_the_previous_year_is_52_weeks_for_weeks_else_12_months() -> None:
 
 def test_month_to_date_is_compared_with_the_same_days_of_last_month() -> None:
     definition = _definition(date_range={"preset": "mtd"}, compare="previous_period")
-    earlier = compare.earlier(definition, Compare.PREVIOUS_PERIOD, dt.date(2026, 12, 1),
+    earlier = compare.earlier(definition, Shift(months=1), dt.date(2026, 12, 1),
                               dt.date(2026, 12, 3))  # fmt: skip
     assert earlier.date_range.model_dump() == {"start": dt.date(2026, 11, 1),
                                                "end": dt.date(2026, 11, 3)}  # fmt: skip
