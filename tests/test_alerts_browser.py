@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -29,16 +30,10 @@ BY_CHANNEL = {"dataset": "conversions", "measures": ["conversions"],
 
 @pytest.fixture
 def reports(hub: Hub) -> Iterator[dict[str, int]]:
-    acme = hub.tenant_id("acme")
-    made = {}
-    with hub.cron.begin() as conn:
-        for name, definition in (("success", SUCCESS), ("channels", BY_CHANNEL)):
-            made[name] = conn.scalar(sa.insert(s.reports).values(
-                tenant_id=acme, name=f"Alert page {name}", definition=definition,
-            ).returning(s.reports.c.id))  # fmt: skip
-    yield made
-    with hub.cron.begin() as conn:
-        conn.execute(sa.delete(s.reports).where(s.reports.c.id.in_(made.values())))
+    with contextlib.ExitStack() as stack:
+        made = (("success", SUCCESS), ("channels", BY_CHANNEL))
+        yield {name: stack.enter_context(hub.saved_report(f"Alert page {name}", definition))
+               for name, definition in made}  # fmt: skip
 
 
 def _stored(hub: Hub, report: int) -> list[tuple[Any, ...]]:

@@ -3,6 +3,7 @@ card open the side panel, whose count equals the number clicked (hand SQL)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Iterator
@@ -20,7 +21,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from datasets.formatting import format_time
 from datasets.model import Grain
 from db import pins
-from db import schema as s
 from tests import browser
 from tests.conftest import Hub
 
@@ -48,16 +48,9 @@ def _hand(hub: Hub, first: dt.date, last: dt.date, channel: str | None = None) -
 
 @pytest.fixture
 def reports(hub: Hub) -> Iterator[dict[str, int]]:
-    acme = hub.tenant_id("acme")
-    made = {}
-    with hub.cron.begin() as conn:
-        for name, definition in (("daily", DAILY), ("channels", BY_CHANNEL)):
-            made[name] = conn.scalar(sa.insert(s.reports).values(
-                tenant_id=acme, name=f"Drill page {name}", definition=definition,
-            ).returning(s.reports.c.id))  # fmt: skip
-    yield made
-    with hub.cron.begin() as conn:
-        conn.execute(sa.delete(s.reports).where(s.reports.c.id.in_(made.values())))
+    with contextlib.ExitStack() as stack:
+        yield {name: stack.enter_context(hub.saved_report(f"Drill page {name}", definition))
+               for name, definition in (("daily", DAILY), ("channels", BY_CHANNEL))}  # fmt: skip
 
 
 def _summary(driver: webdriver.Chrome) -> str:
