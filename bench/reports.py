@@ -15,7 +15,7 @@ a tenant transaction, and as the naive statement (every measure over the base ro
 what a reporting tool without rollups runs). Prints median and p95 over warm runs, the
 plan, the ratios and whether the line meets its targets, and writes
 bench/results/reports-<date>-<per-day>.json. With --compare, each line instead runs
-compared with its previous period (two windows, one transaction) against the same line
+compared with its previous period (both windows in one statement) against the same line
 alone, held to the same targets (reports-<date>-<per-day>-compare.json).
 """
 

@@ -36,18 +36,31 @@ from datasets.registry import DATASETS
 from datasets.sources import RATIO_TYPE, SOURCES, grouped_by
 from datasets.validate import single_value
 
+WINDOW, POSITION = "window__", "position__"  # the tags of Compiled.numbered rows
 STEP_SQL = {g: sa.literal_column(f"interval '1 {g.value}'") for g in Grain}
 
 
 @dataclass(frozen=True)
 class Compiled:
-    select: sa.Select
+    unordered: sa.Select
+    order: tuple[ColumnElement[Any], ...]
     columns: tuple[Column, ...]
     start: dt.date
     end: dt.date
     # A time series is selected newest bucket first, so a row cap keeps the latest
     # periods; the runner turns the kept rows back into time order.
     newest_first: bool = False
+
+    @property
+    def select(self) -> sa.Select:
+        return self.unordered.order_by(*self.order)
+
+    def numbered(self, window: int, limit: int) -> sa.Select:
+        """The first `limit` rows, each with `window` and its position in the order
+        (WINDOW, POSITION): several windows then run as one statement, each kept whole."""
+        tags = (sa.literal(window).label(WINDOW),
+                sa.func.row_number().over(order_by=self.order).label(POSITION))  # fmt: skip
+        return self.select.add_columns(*tags).limit(limit)
 
 
 def _currency_of(dataset: Dataset, definition: AggregateQuery, measure: Measure) -> dict[str, str]:
@@ -124,10 +137,10 @@ def _aggregated(
 def _gap_filled(
     dataset: Dataset, definition: AggregateQuery, agg: sa.Select, keys: list[str],
     start: dt.date, end: dt.date,
-) -> sa.Select:  # fmt: skip
+) -> tuple[sa.Select, tuple[ColumnElement[Any], ...]]:  # fmt: skip
     grain = next(r.grain for r in definition.dimensions if r.id == "time")
     assert grain is not None
-    rows = agg.cte("agg")
+    rows = agg.cte("agg", nesting=True)
     first = dates.bucket_start(start, grain)
     last = dates.bucket_start(end, grain)
     series = sa.select(
@@ -137,13 +150,13 @@ def _gap_filled(
             ),
             sa.Date,
         ).label("time")
-    ).cte("series")
+    ).cte("series", nesting=True)
     others = [r.id for r in definition.dimensions if r.id != "time"] + keys
     source: sa.FromClause = series
     match_on = [rows.c.time == series.c.time]
     shown_others: dict[str, ColumnElement[Any]] = {}
     if others:
-        combos = sa.select(*(rows.c[o] for o in others)).distinct().cte("combos")
+        combos = sa.select(*(rows.c[o] for o in others)).distinct().cte("combos", nesting=True)
         source = source.join(combos, sa.true())
         match_on += [rows.c[o].is_not_distinct_from(combos.c[o]) for o in others]
         shown_others = {o: combos.c[o] for o in others}
@@ -157,12 +170,12 @@ def _gap_filled(
             value = sa.func.coalesce(value, 0)
         out.append(value.label(m))
     others_desc = [shown_others[r.id].desc() for r in definition.dimensions if r.id != "time"]
-    return sa.select(*out).select_from(source).order_by(series.c.time.desc(), *others_desc)
+    return sa.select(*out).select_from(source), (series.c.time.desc(), *others_desc)
 
 
 def _aggregate_select(
     dataset: Dataset, definition: AggregateQuery, start: dt.date, end: dt.date, plan: Plan
-) -> sa.Select:
+) -> tuple[sa.Select, tuple[ColumnElement[Any], ...]]:
     agg, keys = _aggregated(dataset, definition, start, end, plan)
     if any(r.id == "time" for r in definition.dimensions):
         return _gap_filled(dataset, definition, agg, keys, start, end)
@@ -170,7 +183,7 @@ def _aggregate_select(
     visible = agg.with_only_columns(*(agg.selected_columns[c] for c in shown))
     first = agg.selected_columns[definition.measures[0]]
     dims = [agg.selected_columns[r.id] for r in definition.dimensions]
-    return visible.order_by(first.desc().nulls_last(), *dims)
+    return visible, (first.desc().nulls_last(), *dims)
 
 
 def compile_rows(
@@ -194,15 +207,15 @@ def compile_definition(
     match definition:
         case AggregateQuery():
             chosen = plan(dataset, definition, rows_only=rows_only)
-            select = _aggregate_select(dataset, definition, start, end, chosen)
+            select, order = _aggregate_select(dataset, definition, start, end, chosen)
             columns = result_columns(dataset, definition)
         case FunnelQuery():
             assert definition.flow_id is not None, "validate() requires the funnel's flow"
-            select = compile_funnel(definition.flow_id, start, end)
+            select, order = compile_funnel(definition.flow_id, start, end)
             columns = tuple(output.column() for output in dataset.outputs)
         case _:
             assert_never(definition)
     newest_first = isinstance(definition, AggregateQuery) and any(
         r.id == "time" for r in definition.dimensions
     )
-    return Compiled(select, columns, start, end, newest_first)
+    return Compiled(select, order, columns, start, end, newest_first)

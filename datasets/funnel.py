@@ -9,6 +9,7 @@ conversations, are counted: a flow can run without a conversation (schedule, API
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -49,9 +50,12 @@ def step_label(steps: sa.FromClause) -> ColumnElement[str]:
     return sa.func.concat(steps.c.position, ". ", steps.c.name)
 
 
-def compile_funnel(flow_id: int, start: dt.date, end: dt.date) -> sa.Select:
-    """One row per step of `flow_id`, in order, for runs started in [start, end]: the
-    daily rollup before its watermark, the base rows from it on (see datasets.daily)."""
+def compile_funnel(
+    flow_id: int, start: dt.date, end: dt.date
+) -> tuple[sa.Select, tuple[ColumnElement[Any], ...]]:
+    """One row per step of `flow_id` for runs started in [start, end], and the order of
+    the steps: the daily rollup before its watermark, the base rows from it on (see
+    datasets.daily)."""
     steps, reached_rows, runs = s.flow_steps, s.execution_steps, s.executions
     rolled_up = s.execution_steps_daily
     rolled = (
@@ -79,7 +83,7 @@ def compile_funnel(flow_id: int, start: dt.date, end: dt.date) -> sa.Select:
     reached = (
         sa.select(both.c.tenant_id, both.c.step_id, sa.func.sum(both.c.row_count).label("n"))
         .group_by(both.c.tenant_id, both.c.step_id)
-        .cte("reached")
+        .cte("reached", nesting=True)
     )
     n = sa.cast(sa.func.coalesce(reached.c.n, 0), sa.BigInteger)
     in_order = {"order_by": steps.c.position}
@@ -99,5 +103,4 @@ def compile_funnel(flow_id: int, start: dt.date, end: dt.date) -> sa.Select:
             sa.and_(reached.c.tenant_id == steps.c.tenant_id, reached.c.step_id == steps.c.id),
         )
         .where(steps.c.flow_id == flow_id)
-        .order_by(steps.c.position)
-    )
+    ), (steps.c.position,)

@@ -3,8 +3,9 @@
 Compiles the definition, runs it in one transaction under the tenant's row-level
 security with a statement timeout, fetches at most the mode's row cap plus one (to know
 whether it was truncated) and returns a DataFrame with typed column metadata. A compared
-definition runs its earlier window in the same transaction, through the same compiler,
-and gets each measure's previous value and change joined in (`datasets.compare`). Callers
+definition runs both windows in one statement (one round trip), each through the same
+compiler, and gets each measure's previous value and change joined in
+(`datasets.compare`). Callers
 run reports through the result cache, datasets.cache.run_cached, which calls this.
 """
 
@@ -24,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from datasets import compare
-from datasets.compile import Compiled, compile_definition
+from datasets.compile import POSITION, WINDOW, Compiled, compile_definition
 from datasets.formatting import format_rows, is_empty
 from datasets.model import AggregateQuery, Column, Definition, FunnelQuery, Mode
 from datasets.validate import DEFINITION
@@ -134,6 +135,26 @@ def _frame(rows: list[Any], compiled: Compiled, cap: int) -> pd.DataFrame:
     )
 
 
+def _statement(compiled: Compiled, earlier: Compiled | None, limit: int) -> sa.Select:
+    """The report's first `limit` rows; compared, each window's first `limit` rows, the
+    current window's first, each tagged with its window and position (Compiled.numbered)."""
+    if earlier is None:
+        return compiled.select.limit(limit)
+    windows = [c.numbered(n, limit).subquery() for n, c in enumerate((compiled, earlier))]
+    both = sa.union_all(*(sa.select(w) for w in windows)).subquery("windows")
+    return sa.select(both).order_by(both.c[WINDOW], both.c[POSITION])
+
+
+def _windows(rows: list[Any], compared: bool) -> tuple[list[Any], list[Any]]:
+    """The current window's rows and the earlier window's, without their two tags."""
+    if not compared:
+        return rows, []
+    windows: tuple[list[Any], list[Any]] = ([], [])
+    for row in rows:
+        windows[row._mapping[WINDOW]].append(row[:-2])
+    return windows
+
+
 def run_report(
     definition: Definition,
     *,
@@ -159,13 +180,13 @@ def run_report(
             engine, tenant_id=tenant_id, statement_timeout_ms=statement_timeout_ms
         ) as conn:
             _check_references(conn, definition)
-            rows = conn.execute(compiled.select.limit(cap + 1)).all()
-            earlier_rows = conn.execute(earlier.select.limit(cap + 1)).all() if earlier else []
+            found = conn.execute(_statement(compiled, earlier, cap + 1)).all()
     except OperationalError as exc:
         if isinstance(exc.orig, QueryCanceled):
             raise ReportTimeout(statement_timeout_ms / 1000) from exc
         raise
     elapsed_ms = (time.perf_counter() - started) * 1000
+    rows, earlier_rows = _windows(found, earlier is not None)
     frame, columns = _frame(rows, compiled, cap), compiled.columns
     if earlier is not None:
         columns, frame = compare.joined(columns, frame, _frame(earlier_rows, earlier, cap), shift)

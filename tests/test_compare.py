@@ -11,6 +11,7 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from datasets import compare, result_codec
 from datasets.compare import Shift
@@ -157,6 +158,55 @@ def test_previous_numbers_equal_hand_sql_over_the_earlier_window(
             assert row[f"{measure}__change"] == pytest.approx(
                 compare.change(row[measure], previous)
             )
+
+
+def _statements(engine: Any, call: Any) -> tuple[Any, list[str]]:
+    """What `call()` returns, and the statements it sent through `engine`."""
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        return call(), sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("dataset", ["conversions", "funnel"])
+def test_both_windows_are_one_statement_each_capped_and_in_order(
+    hub: Hub, acme: int, ids: dict[str, int], dataset: str
+) -> None:
+    """A compared report sends as many statements as the report alone (one round trip for
+    both windows); each window keeps its own row cap and the compiler's order: a 365-day
+    daily series previewed keeps its latest 200 days, each met by the day a year before."""
+    body: dict[str, Any] = (
+        {"measures": ["conversions"], "dimensions": [{"id": "time", "grain": "day"}]}
+        if dataset == "conversions" else {"flow_id": ids["order_status"], "viz": "funnel"}
+    )  # fmt: skip
+    raw = {"dataset": dataset, "date_range": {"preset": "365d"}, **body}
+    alone, sent_alone = _statements(hub.web, lambda: run(raw, acme, hub.web, Mode.PREVIEW))
+    compared_raw = {**raw, "compare": "previous_year"}
+    compared, sent = _statements(hub.web, lambda: run(compared_raw, acme, hub.web, Mode.PREVIEW))
+    assert len(sent) == len(sent_alone)
+    assert compared.truncated is alone.truncated
+    assert list(compared.frame.iloc[:, 0]) == list(alone.frame.iloc[:, 0])
+    first = alone.columns[1].id
+    assert list(compared.frame[first]) == list(alone.frame[first])
+    start, end = compared.compared or (TODAY, TODAY)
+    earlier_raw = {**raw, "date_range": {"start": start.isoformat(), "end": end.isoformat()}}
+    earlier = run(earlier_raw, acme, hub.web, Mode.PREVIEW)
+    if dataset == "funnel":
+        assert list(compared.frame[f"{first}__previous"]) == list(earlier.frame[first])
+        return
+    assert len(alone.frame) == Mode.PREVIEW.row_cap and alone.truncated
+    by = Shift(months=12)
+    then = dict(zip((by.forward(d) for d in earlier.frame["time"]), earlier.frame[first],
+                    strict=True))  # fmt: skip
+    assert list(compared.frame[f"{first}__previous"]) == [
+        then.get(day) for day in compared.frame["time"]]  # fmt: skip
+    assert any(then.values()), "the earlier window has data"
 
 
 def test_a_partial_week_is_compared_with_the_same_days_of_the_week_before(
