@@ -18,6 +18,11 @@ def echo(value: object) -> str:
     return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 1] + "…"
 
 
+def sentence(text: str) -> str:
+    """`text` as a message shows it: starting with a capital ("there is …" -> "There is …")."""
+    return text[:1].upper() + text[1:]
+
+
 class HubError(Exception):
     """Internal failure: logged with a request id; users see a generic message."""
 
@@ -80,7 +85,8 @@ class TooManyRequests(UserError):
 
 
 class FieldIssue(NamedTuple):
-    """One bad field: its path in the input (e.g. "filters[0].op") and what is wrong."""
+    """One bad field: its path in the input (e.g. "filters[0].op") and what is wrong, as a
+    sentence."""
 
     path: str
     message: str
@@ -91,7 +97,7 @@ class InvalidInput(BadRequest):
     split apart again. Each domain has its own subclass."""
 
     def __init__(self, issues: Iterable[tuple[str, str]]) -> None:
-        self.issues = [FieldIssue(path, message) for path, message in issues]
+        self.issues = [FieldIssue(path, sentence(message)) for path, message in issues]
         first = self.issues[0]
         more = f" (and {len(self.issues) - 1} more)" if len(self.issues) > 1 else ""
         super().__init__(f"{first.path}: {first.message}{more}")

@@ -37,7 +37,7 @@ from db.alerts import (
     save_alert,
     watchable,
 )
-from errors import BadAlert, BadDefinition
+from errors import BadAlert, BadDefinition, sentence
 
 PANEL = "report-alerts"
 LIST = "alert-list"
@@ -161,7 +161,7 @@ def alerts_panel(user: HubUser, report_id: int, raw_definition: dict[str, object
     header = dbc.CardHeader(html.H2("Alerts", className="h6 mb-0"))
     try:
         definition = validate(raw_definition)
-        why = None if watchable(definition) else NOT_WATCHABLE[0].upper() + NOT_WATCHABLE[1:] + "."
+        why = None if watchable(definition) else sentence(NOT_WATCHABLE) + "."
     except BadDefinition:
         why = "This report cannot run, so it cannot carry alerts."
     if why is not None:

@@ -325,9 +325,8 @@ def _errors_by_slot(issues: tuple[tuple[str, str], ...], slots: tuple[str, ...])
     by_slot: dict[str, list[str]] = {slot: [] for slot in slots}
     for path, message in issues:
         slot = path.split("[")[0].split(".")[0]
-        shown = message[:1].upper() + message[1:]  # a sentence under its control
         by_slot.get(slot, by_slot[slots[0]]).append(
-            shown if slot in by_slot else f"{path}: {message}")  # fmt: skip
+            message if slot in by_slot else f"{path}: {message}")  # fmt: skip
     return [html.Ul([html.Li(m) for m in by_slot[s]], className="mb-0 ps-3") if by_slot[s]
             else None for s in slots]  # fmt: skip
 

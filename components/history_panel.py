@@ -18,6 +18,7 @@ from components import ids
 from datasets.diff import report_changes
 from db import engines
 from db.report_versions import ReportVersion, list_versions
+from errors import sentence
 from reporting import restore
 
 PANEL = "report-history"
@@ -45,7 +46,7 @@ def _changes(version: ReportVersion, before: ReportVersion | None) -> str:
         return "Created."
     lines = report_changes(before.state, version.state)
     text = "; ".join(lines) if lines else "no change"
-    return text[0].upper() + text[1:] + "."
+    return sentence(text) + "."
 
 
 def _entry(version: ReportVersion, before: ReportVersion | None, *, current: bool,

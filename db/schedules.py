@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 
 from db import schema as s
 from db.tenancy import tenant_transaction
-from errors import BadSchedule, NotFound, echo
+from errors import BadSchedule, NotFound, echo, sentence
 
 MAX_RECIPIENTS = 20
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -77,8 +77,7 @@ class Schedule:
 
     def describe(self) -> str:
         """e.g. "Weekly on Monday at 07:00 UTC to 2 recipients"."""
-        text = self.sent_to()
-        return text[0].upper() + text[1:]
+        return sentence(self.sent_to())
 
 
 def _integer(value: Any) -> int | None:

@@ -14,7 +14,7 @@ from datasets.dates import MAX_RANGE_DAYS
 from datasets.model import Definition, Grain, Operator, Preset, QueryKind, Viz
 from datasets.registry import DATASETS
 from datasets.validate import validate
-from errors import BadDefinition
+from errors import BadDefinition, sentence
 
 COUNT = {"dataset": "conversions", "measures": ["conversions"]}
 RUNS = {"dataset": "flow_runs", "measures": ["total_runs"]}
@@ -348,9 +348,11 @@ REJECTED = [
 def test_rejected_definition_names_the_bad_field(
     raw: Any, path: str, phrase: str, count: int | None
 ) -> None:
-    """Each invalid definition raises BadDefinition with the bad field's path and why."""
+    """Each invalid definition raises BadDefinition with the bad field's path and why, in
+    sentences: the phrase inside one, or opening it."""
     issues = issues_of(raw)
-    assert any(p == path and phrase in m for p, m in issues), issues
+    assert any(p == path and (phrase in m or m.startswith(sentence(phrase))) for p, m in issues)
+    assert all(m == sentence(m) for _, m in issues), issues
     if count is not None:
         assert len(issues) == count, issues
 
@@ -381,7 +383,7 @@ def test_error_message_leads_with_the_first_issue() -> None:
     with pytest.raises(BadDefinition) as caught:
         validate({**COUNT, "measures": ["a", "b"]})
     assert str(caught.value) == (
-        "measures[0]: unknown measure 'a' for conversions; one of: avg_value, conversions, "
+        "measures[0]: Unknown measure 'a' for conversions; one of: avg_value, conversions, "
         "distinct_conversations, distinct_customers, revenue (and 1 more)"
     )
 

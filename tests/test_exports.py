@@ -243,4 +243,4 @@ def test_failed_export_job_reports_its_error(
     hub.work(queues.EXPORTS)
     status = admin.get(f"/admin/analytics/exports/{job_id}").get_json()
     assert status["status"] == "failed"
-    assert status["error"].startswith("measures[0]: unknown measure 'gone' for chat")
+    assert status["error"].startswith("measures[0]: Unknown measure 'gone' for chat")

@@ -43,7 +43,7 @@ def test_echoed_values_are_cut_to_80_characters(admin: FlaskClient) -> None:
     assert response.status_code == 400
     assert response.get_json()["errors"][0] == {
         "path": "dataset",
-        "message": "unknown dataset '" + "d" * 79 + "…'; one of: chat, conversions, flow_runs, "
+        "message": "Unknown dataset '" + "d" * 79 + "…'; one of: chat, conversions, flow_runs, "
         "funnel, telemetry, token_usage",
     }
     response = admin.post(RUN, json={"dataset": "chat", "measures": ["conversations"],
@@ -110,7 +110,7 @@ def test_schedule_hour_must_be_ascii_digits() -> None:
     for hour in ("\u00b2", "\u0661", "1e3", "99999999999999999999"):
         with pytest.raises(BadSchedule) as bad:
             parse_schedule(1, {"frequency": "daily", "hour": hour, "recipients": "a@b.example"})
-        assert bad.value.issues == [("hour", "an hour from 0 to 23 (in its time zone)")]
+        assert bad.value.issues == [("hour", "An hour from 0 to 23 (in its time zone)")]
 
 
 def test_recipients_are_counted_before_they_are_validated() -> None:
@@ -119,7 +119,7 @@ def test_recipients_are_counted_before_they_are_validated() -> None:
     raw = {"frequency": "daily", "hour": 6, "recipients": [f"x{i}" for i in range(100_000)]}
     with pytest.raises(BadSchedule) as bad:
         parse_schedule(1, raw)
-    assert bad.value.issues == [("recipients", "at most 20 recipients (100000 given)")]
+    assert bad.value.issues == [("recipients", "At most 20 recipients (100000 given)")]
 
 
 def test_goal_value_rule_must_be_a_word() -> None:
@@ -128,7 +128,7 @@ def test_goal_value_rule_must_be_a_word() -> None:
         with pytest.raises(BadGoal) as bad:
             parse_goal({"name": "Sale", "event_name": "sale", "value_rule": rule,
                         "default_currency": "EUR"})  # fmt: skip
-        assert bad.value.issues == [("value_rule", "none, fixed or property")]
+        assert bad.value.issues == [("value_rule", "None, fixed or property")]
 
 
 def _save_goal(admin: FlaskClient, editing: object):  # type: ignore[no-untyped-def]

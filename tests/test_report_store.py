@@ -26,7 +26,7 @@ def _save(hub: Hub, slug: str, name: str, report_id: int | None = None) -> int:
 def test_names_are_unique_per_tenant_whatever_the_case(hub: Hub) -> None:
     """A second "Store Weekly" in Acme is refused with a clear message; Globex may use it."""
     _save(hub, "acme", "Store weekly")
-    with pytest.raises(BadRequest, match="a report named “STORE weekly” already exists"):
+    with pytest.raises(BadRequest, match="A report named “STORE weekly” already exists"):
         _save(hub, "acme", "  STORE  weekly ")
     assert _save(hub, "globex", "Store weekly")
 
@@ -41,7 +41,7 @@ def test_update_renames_and_keeps_the_id(hub: Hub) -> None:
 
 def test_empty_name_is_refused(hub: Hub) -> None:
     """A report needs a name."""
-    with pytest.raises(BadRequest, match="name: give the report a name"):
+    with pytest.raises(BadRequest, match="name: Give the report a name"):
         _save(hub, "acme", "   ")
 
 

@@ -352,9 +352,9 @@ def test_funnel_of_another_tenants_flow_is_refused(
     response = run(signed_in(ADMIN), {"dataset": "funnel", "flow_id": globex_flow})
     assert response.status_code == 400
     assert response.get_json() == {
-        "error": f"flow_id: there is no flow with id {globex_flow}",
+        "error": f"flow_id: There is no flow with id {globex_flow}",
         "status": 400,
-        "errors": [{"path": "flow_id", "message": f"there is no flow with id {globex_flow}"}],
+        "errors": [{"path": "flow_id", "message": f"There is no flow with id {globex_flow}"}],
     }
 
 
@@ -448,10 +448,10 @@ def test_invalid_definition_lists_every_issue(signed_in: Callable[[str], FlaskCl
     response = run(signed_in(ADMIN), body)
     assert response.status_code == 400
     unknown = (
-        "unknown measure 'profit' for conversions; one of: avg_value, conversions, "
+        "Unknown measure 'profit' for conversions; one of: avg_value, conversions, "
         "distinct_conversations, distinct_customers, revenue"
     )
-    line = "a line chart needs the time dimension"
+    line = "A line chart needs the time dimension"
     assert response.get_json() == {
         "error": f"measures[1]: {unknown} (and 1 more)",
         "status": 400,
