@@ -1,5 +1,6 @@
 // Dashboard grid, for managers: drag a pinned card by its header onto another card to move
-// it there, drop it off the grid to un-pin it, or choose its width. Each change is saved
+// it there, drop it off the grid to un-pin it, or choose its width; or use the card's
+// arrows (move one place) and its Unpin button, which do the same. Each change is saved
 // through PUT /admin/analytics/dashboard/layout, then the grid re-renders from the server.
 // A save that fails (no answer, or an error) changes nothing on screen: the card stays in
 // its place and width, and an inline error offers Retry. An un-pin offers Undo, which
@@ -126,6 +127,30 @@
     });
   });
 
+  function moved(cards, at, to) {
+    var card = cards.splice(at, 1)[0];
+    cards.splice(to, 0, card);
+    return cards;
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-arrange]") : null;
+    var card = cardOf(button);
+    if (!card || button.disabled) {
+      return;
+    }
+    if (button.dataset.arrange === "remove") {
+      unpin(card);
+      return;
+    }
+    var cards = currentCards();
+    var at = cards.findIndex(function (c) { return c.report_id === Number(card.dataset.report); });
+    var to = button.dataset.arrange === "left" ? at - 1 : at + 1;
+    if (to >= 0 && to < cards.length) {
+      save(LAYOUT, "PUT", moved(cards, at, to), "the new order", nothing, nothing);
+    }
+  });
+
   document.addEventListener("dragstart", function (event) {
     var card = cardOf(event.target);
     if (!card) {
@@ -153,16 +178,12 @@
     }
     event.preventDefault();
     droppedOnCard = true;
-    var moved = Number(dragged.dataset.report);
-    var onto = Number(target.dataset.report);
     var cards = currentCards();
-    var from = cards.findIndex(function (c) { return c.report_id === moved; });
-    var card = cards.splice(from, 1)[0];
-    var to = cards.findIndex(function (c) { return c.report_id === onto; });
-    cards.splice(from <= to ? to + 1 : to, 0, card);
+    var from = cards.findIndex(function (c) { return c.report_id === Number(dragged.dataset.report); });
+    var to = cards.findIndex(function (c) { return c.report_id === Number(target.dataset.report); });
     // The grid moves only once the server has the new order, so a failed save leaves
     // every card where it was.
-    save(LAYOUT, "PUT", cards, "the new order", nothing, nothing);
+    save(LAYOUT, "PUT", moved(cards, from, to), "the new order", nothing, nothing);
   });
 
   document.addEventListener("dragend", function (event) {

@@ -163,20 +163,24 @@ def activity_view(feed: list[Activity], now: dt.datetime) -> html.Ul | html.P:
     return html.Ul(items, className="list-group list-group-flush", id="activity-list")
 
 
+def _arrange(card: Card, how: str, text: str, title: str, disabled: bool = False) -> html.Button:
+    """A card button that assets/dashboard.js saves through the layout route (`how`: left,
+    right or remove), as it saves drags: an inline error with Retry, Undo of an un-pin."""
+    return html.Button(text, id=card_id(how, card.report_id), type="button", title=title,
+                       disabled=disabled, className="btn btn-link btn-sm px-1 text-body-secondary",
+                       **{"data-arrange": how})  # fmt: skip
+
+
 def _controls(card: Card, first: bool, last: bool) -> html.Div:
-    button = {"size": "sm", "color": "link", "className": "px-1 text-body-secondary"}
     return html.Div(
         [
             html.Div(dbc.Select(
                 id=card_id("span", card.report_id), value=str(card.span), size="sm",
                 options=[{"label": SPAN_LABELS[s], "value": str(s)} for s in SPANS],
                 className="hub-span-select"), title="Card width"),
-            dbc.Button("←", id=card_id("left", card.report_id), disabled=first,
-                       title="Move earlier", **button),
-            dbc.Button("→", id=card_id("right", card.report_id), disabled=last,
-                       title="Move later", **button),
-            dbc.Button("Unpin", id=card_id("remove", card.report_id),
-                       title="Remove from the dashboard", **button),
+            _arrange(card, "left", "←", "Move earlier", disabled=first),
+            _arrange(card, "right", "→", "Move later", disabled=last),
+            _arrange(card, "remove", "Unpin", "Remove from the dashboard"),
         ],
         className="d-flex align-items-center gap-1",
     )  # fmt: skip

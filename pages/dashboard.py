@@ -1,10 +1,10 @@
 """/admin/analytics/dashboard — the Pulse overview, live activity and pinned reports.
 
 Anyone with the analytics leaf sees it; people with `reports.manage` also arrange the
-grid: card width (4, 6, 8 or 12 columns), order (buttons, or drag a card onto another),
-and un-pin (the button, or drag a card off the grid, with Undo). The buttons are saved
-here through db.pins; dragging and widths by assets/dashboard.js through the
-/admin/analytics/dashboard/layout route, showing a failed save inline with Retry. What
+grid: card width (4, 6, 8 or 12 columns), order (the arrows, or drag a card onto
+another), and un-pin (the button, or drag a card off the grid), each saved by
+assets/dashboard.js through the /admin/analytics/dashboard/layout route, which checks
+the permissions; a failed save shows inline with Retry, an un-pin offers Undo. What
 the result cache (datasets.cache) already holds — the Pulse, any card — and the activity
 feed are drawn in the page's first response, with no round trip of their own; the rest
 is filled by callbacks of their own, started by a one-shot LOAD interval, behind their
@@ -16,12 +16,11 @@ seconds; a card's Refresh recomputes its report.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, MATCH, Input, Output, State, callback, dcc, html, no_update
+from dash import MATCH, Input, Output, State, callback, dcc, html
 
 import permissions
 from access import HubUser, Leaf
@@ -191,44 +190,6 @@ def _card_content(report_id: int, outcome: Preview) -> Any:
             ),
         ]
     )
-
-
-@callback(
-    Output(VERSION, "data"),
-    Input(dashboard.card_id("left", ALL), "n_clicks"),
-    Input(dashboard.card_id("right", ALL), "n_clicks"),
-    Input(dashboard.card_id("remove", ALL), "n_clicks"),
-    prevent_initial_call=True,
-)
-def arrange(*_inputs: list[Any]) -> float:
-    """Applies one card button (move, un-pin) to the saved grid; widths are saved by
-    assets/dashboard.js, which can say when the save fails."""
-    user = permissions.require(Leaf.REPORTS_MANAGE)
-    trigger, value = dash.ctx.triggered_id, dash.ctx.triggered[0]["value"]
-    if not isinstance(trigger, dict) or not value:  # components arriving, not a click
-        return no_update
-    part, report_id = trigger["type"].removeprefix("pin-card-"), trigger["report"]
-    web = engines.default().web
-    cards = [(c.report_id, c.span) for c in pins.list_cards(web, tenant_id=user.tenant_id)]
-    at = next((i for i, (r, _) in enumerate(cards) if r == report_id), None)
-    if at is None:
-        return no_update
-    match part:
-        case "left" if at > 0:
-            cards[at - 1], cards[at] = cards[at], cards[at - 1]
-        case "right" if at < len(cards) - 1:
-            cards[at + 1], cards[at] = cards[at], cards[at + 1]
-        case "remove":
-            del cards[at]
-        case _:
-            return no_update
-    pins.save_layout(
-        web,
-        tenant_id=user.tenant_id,
-        cards=cards,
-        before_unpin=lambda dropped: permissions.require_unpin(user, dropped),
-    )
-    return time.time()
 
 
 @callback(Output(GRID, "children"), Input(VERSION, "data"), prevent_initial_call=True)

@@ -237,3 +237,36 @@ def test_failed_drag_and_resize_saves_say_so_keep_the_grid_and_retry(
     _until(driver, lambda: _grid(hub) == [(kpi, 6), (table, 12), (bars, 6)])
     _until(driver, lambda: _order(driver) == [(kpi, 6), (table, 12), (bars, 6)])
     assert _status(driver) == ""
+
+
+def test_the_card_buttons_save_like_a_drag_failing_inline_and_unpinning_with_undo(
+    hub: Hub, base_url: str, driver: webdriver.Chrome, reports: dict[str, int]
+) -> None:
+    """A card's arrows and Unpin go through the layout route as a drag does: with the
+    route blocked, a move shows an inline error and moves nothing, and Retry saves it;
+    Unpin says so with Undo, which pins the card again in its place and width."""
+    kpi, table, bars = reports.values()
+    _pin_all(hub, reports, (6, 8, 4))
+    browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
+    driver.get(f"{base_url}/admin/analytics/dashboard")
+    browser.wait_for(driver, f".hub-pin-card[data-report='{bars}'] .js-plotly-plot")
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/dashboard/layout*"]})
+    _card(driver, kpi).find_element(By.XPATH, ".//button[@title='Move later']").click()
+    _until(driver, lambda: _status(driver) == "Could not save the new order: the hub did not "
+           "answer. Nothing changed.\nRetry")  # fmt: skip
+    assert _order(driver) == [(kpi, 6), (table, 8), (bars, 4)]
+    assert _grid(hub) == [(kpi, 6), (table, 8), (bars, 4)]
+
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    driver.find_element(By.ID, "dashboard-arrange-status-action").click()
+    _until(driver, lambda: _grid(hub) == [(table, 8), (kpi, 6), (bars, 4)])
+    _until(driver, lambda: _order(driver) == [(table, 8), (kpi, 6), (bars, 4)])
+    _until(driver, lambda: _clicked(_card(driver, table).find_element(
+        By.XPATH, ".//button[text()='Unpin']")))  # fmt: skip
+    _until(driver, lambda: _grid(hub) == [(kpi, 6), (bars, 4)])
+    _until(driver, lambda: _status(driver) == "“Dash: runs by status” was un-pinned from "
+           "everyone's dashboard.\nUndo")  # fmt: skip
+    driver.find_element(By.ID, "dashboard-arrange-status-action").click()
+    _until(driver, lambda: _grid(hub) == [(table, 8), (kpi, 6), (bars, 4)])
+    _until(driver, lambda: _order(driver) == [(table, 8), (kpi, 6), (bars, 4)])
