@@ -207,19 +207,24 @@ def _ids(dataset: Dataset, rollup: GroupedRollup, kept: frozenset[str], start: d
             .where(*where)
             .subquery("tail_ids")
         )
-    # A correlated lookup, so each tail row probes the numbering's (tenant_id,
-    # customer_id) key: the tail is a day of rows, the numbering millions.
+    # A lateral lookup, so each tail row probes the numbering's (tenant_id, customer_id)
+    # key once: the tail is a day of rows, the numbering millions. Its LIMIT (the key is
+    # unique) keeps the planner from turning it into a join over the whole numbering.
     numbers = rollup.numbers
     known = (
-        sa.select(numbers.c.n)
+        sa.select(numbers.c.n.label("known"))
         .where(numbers.c.tenant_id == base.c.tenant_id,
                numbers.c.customer_id == base.c[rollup.column])
-        .scalar_subquery()
+        .limit(1)
+        .lateral("known")
     )  # fmt: skip
-    rows = sa.select(
-        base.c.tenant_id, _utc_day(dataset).label("day"), *kept_columns,
-        base.c[rollup.column].label("id"), known.label("known"),
-    ).where(*where).subquery("tail_rows")  # fmt: skip
+    rows = (
+        sa.select(base.c.tenant_id, _utc_day(dataset).label("day"), *kept_columns,
+                  base.c[rollup.column].label("id"), known.c.known)
+        .select_from(base.outerjoin(known, sa.true()))
+        .where(*where)
+        .subquery("tail_rows")
+    )  # fmt: skip
     fresh = FRESH_NUMBERS + sa.func.dense_rank().over(
         partition_by=rows.c.known.is_(None), order_by=rows.c.id
     )
