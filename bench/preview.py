@@ -8,8 +8,9 @@ Chromium, opens the builder on the Chat engagement template and makes a series o
 (grain Week / Month / Day, visualization Bar / Line), one at a time, each once the page is
 quiet. Each edit's times run from its click event (performance.now() in the page) to the
 first change inside the preview ("new content") and to the last one once it has settled
-("fully drawn": no Dash request in flight and nothing redrawn for SETTLE_MS). Prints the
-medians and writes bench/results/preview-<date>.json.
+("fully drawn": no Dash request in flight and nothing redrawn for SETTLE_MS; Dash's
+loading marks are not redrawing). Prints the medians and writes
+bench/results/preview-<date>.json.
 """
 
 from __future__ import annotations
@@ -54,13 +55,20 @@ window.fetch = function () {
   return fetch.apply(this, arguments).finally(() => { watch.pending -= 1; });
 };
 document.addEventListener("click", () => { watch.editAt = performance.now(); }, true);
+// Dash's own status marks are not drawing: its loading attribute, and the pending class
+// dcc.Graph sets while Plotly works (and again for the no-op resize Plotly debounces by
+// 100 ms after a new chart mounts); a resize that changes anything redraws the SVG.
+const pending = (classes) => (classes || "").replace("dash-graph--pending", "").trim();
+const status = (c) => c.attributeName === "data-dash-is-loading" || (
+  c.attributeName === "class" && pending(c.oldValue) === pending(c.target.getAttribute("class")));
 new MutationObserver((changes) => {
-  if (changes.every((c) => c.attributeName === "data-dash-is-loading")) { return; }
+  if (changes.every(status)) { return; }
   watch.changedAt = performance.now();
   if (watch.firstAt <= watch.editAt) { watch.firstAt = watch.changedAt; }
 }).observe(
   document.getElementById("PREVIEW"),
-  {childList: true, subtree: true, characterData: true, attributes: true});
+  {childList: true, subtree: true, characterData: true, attributes: true,
+   attributeOldValue: true});
 """.replace("PREVIEW", PREVIEW_FRAME)
 QUIET = """
 const watch = window.hubBench;

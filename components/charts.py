@@ -584,7 +584,9 @@ def table(result: Result, *, grid_id: str | dict[str, Any]) -> dag.AgGrid:
         defaultColDef={"flex": 1, "minWidth": 110, "wrapHeaderText": True,
                        "autoHeaderHeight": True},
         getRowId=f"params.data.{DRILL_ID}",
-        dashGridOptions={"domLayout": "autoHeight" if len(rows) <= 15 else "normal"},
+        # Columns take their widths at once, not sliding into place after the first draw.
+        dashGridOptions={"domLayout": "autoHeight" if len(rows) <= 15 else "normal",
+                         "suppressColumnMoveAnimation": True},
         style={"height": None if len(rows) <= 15 else "480px"},
         className="ag-theme-alpine",
     )  # fmt: skip
