@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.card_table import CARD_TABLE, cell
 from datasets.formatting import EMPTY, format_duration, format_money
 from db.events import CHANNELS, EXPORT_ROWS, PAGE_SIZES, Event, EventPage, TimelineItem
 from errors import BadEventFilter
@@ -21,6 +22,8 @@ FIELDS = ("start", "end", "event", "conversation", "customer", "channel", "key",
           "value", "size")  # fmt: skip
 TEXT_FIELDS = ("conversation", "customer", "key", "value")
 TBODY = "events-rows"
+EVENT_COLUMNS = ("Time", "Event", "Conversation", "Channel", "Customer", "Properties")
+TIMELINE_COLUMNS = ("Time (UTC)", "Kind", "What", "Detail", "Tokens", "Cost", "Duration")
 EMPTY_NOTE = "events-empty"
 LIVE = "events-live"
 POLL = "events-poll"
@@ -127,23 +130,23 @@ def event_row(event: Event) -> html.Tr:
                    color="link", size="sm", className="p-0 events-conversation")
         if event.conversation_id is not None else EMPTY
     )  # fmt: skip
+    head = EVENT_COLUMNS
     return html.Tr(
         [html.Td(event.occurred_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
                  className="text-nowrap"),
-         html.Td(html.Code(event.event_name)), html.Td(conversation),
-         html.Td(event.channel or EMPTY), html.Td(event.customer_id or EMPTY),
-         html.Td(_properties(event.properties))],
+         cell(head[1], html.Code(event.event_name)), cell(head[2], conversation),
+         cell(head[3], event.channel or EMPTY), cell(head[4], event.customer_id or EMPTY),
+         cell(head[5], _properties(event.properties))],
         **{"data-event-id": str(event.id)},
     )  # fmt: skip
 
 
 def events_table(page: EventPage | None) -> html.Div:
-    head = ["Time", "Event", "Conversation", "Channel", "Customer", "Properties"]
     rows = [event_row(e) for e in page.events] if page is not None else []
     return html.Div([
-        dbc.Table([html.Thead(html.Tr([html.Th(h) for h in head])),
+        dbc.Table([html.Thead(html.Tr([html.Th(h) for h in EVENT_COLUMNS])),
                    html.Tbody(rows, id=TBODY)], hover=True, responsive=True, size="sm",
-                  className="mb-2", id="events-table"),
+                  className=f"mb-2 {CARD_TABLE}", id="events-table"),
         html.Div("No events match these filters." if page is not None and not rows else "",
                  id=EMPTY_NOTE, className="text-body-secondary"),
     ])  # fmt: skip
@@ -179,14 +182,16 @@ def newer_note(count: int, newest: str) -> html.Div:
 
 
 def _timeline_row(item: TimelineItem) -> html.Tr:
+    head = TIMELINE_COLUMNS
     return html.Tr(
         [html.Td(item.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
                  className="text-nowrap"),
-         html.Td(dbc.Badge(item.kind, color="secondary")), html.Td(item.title),
-         html.Td(item.detail, className="small text-break"),
-         html.Td(f"{item.tokens:,}" if item.tokens is not None else ""),
-         html.Td(format_money(item.cost_usd, "USD") if item.cost_usd is not None else ""),
-         html.Td(format_duration(item.duration_ms) if item.duration_ms is not None else "")],
+         cell(head[1], dbc.Badge(item.kind, color="secondary")), cell(head[2], item.title),
+         cell(head[3], item.detail, className="small text-break"),
+         cell(head[4], f"{item.tokens:,}" if item.tokens is not None else ""),
+         cell(head[5], format_money(item.cost_usd, "USD") if item.cost_usd is not None else ""),
+         cell(head[6], format_duration(item.duration_ms)
+              if item.duration_ms is not None else "")],
         className="events-timeline-item",
     )  # fmt: skip
 
@@ -196,10 +201,9 @@ def timeline(conversation: int, items: list[TimelineItem] | None) -> dbc.Card:
     if items is None:
         body: Any = html.P("There is no such conversation.", className="mb-0")
     else:
-        head = ["Time (UTC)", "Kind", "What", "Detail", "Tokens", "Cost", "Duration"]
-        body = dbc.Table([html.Thead(html.Tr([html.Th(h) for h in head])),
+        body = dbc.Table([html.Thead(html.Tr([html.Th(h) for h in TIMELINE_COLUMNS])),
                           html.Tbody([_timeline_row(i) for i in items])],
-                         size="sm", responsive=True, className="mb-0")  # fmt: skip
+                         size="sm", responsive=True, className=f"mb-0 {CARD_TABLE}")  # fmt: skip
     return dbc.Card(
         [dbc.CardHeader(f"Conversation {conversation}", className="fw-semibold"),
          dbc.CardBody(body)],

@@ -16,6 +16,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, 
 import permissions
 from access import HubUser, Leaf
 from components import ids, shell
+from components.card_table import CARD_TABLE, cell
 from components.export_controls import export_controls
 from components.pin_control import pin_button
 from components.report_view import take_deleted
@@ -75,11 +76,6 @@ def _templates_card(user: HubUser) -> dbc.Card:
     )  # fmt: skip
 
 
-def _cell(label: str, content: Any) -> html.Td:
-    """A column's cell, naming its column for the phone layout's cards (assets/hub.css)."""
-    return html.Td(content, **{"data-label": label})
-
-
 def _report_row(user: HubUser, report: ReportSummary, failing: bool) -> html.Tr:
     badges = [
         dbc.Badge("Pinned", color="info", text_color="dark", className="me-1")
@@ -121,13 +117,13 @@ def _report_row(user: HubUser, report: ReportSummary, failing: bool) -> html.Tr:
                     *badges,
                 ]
             ),
-            _cell("Dataset",
+            cell("Dataset",
                   DATASETS[report.dataset].label if report.dataset in DATASETS else "—"),
-            _cell("Viz", (report.viz or "—").capitalize()),
-            _cell("Owner", report.owner or html.Span(
+            cell("Viz", (report.viz or "—").capitalize()),
+            cell("Owner", report.owner or html.Span(
                 "Provisioned", title="Created with the tenant; nobody owns it",
                 className="text-body-secondary")),
-            _cell("Updated", report.updated_at.strftime("%Y-%m-%d %H:%M UTC")),
+            cell("Updated", report.updated_at.strftime("%Y-%m-%d %H:%M UTC")),
             html.Td(html.Div([run, *manage, export_controls(report.id)],
                              className="d-flex align-items-center flex-wrap")),
         ]
@@ -143,7 +139,7 @@ def _reports_body(user: HubUser, reports: list[ReportSummary], query: str) -> An
         return dbc.Table(
             [html.Thead(html.Tr([html.Th(h) for h in head])),
              html.Tbody([_report_row(user, r, r.id in failed) for r in reports])],
-            hover=True, responsive=True, className="mb-0 hub-card-table",
+            hover=True, responsive=True, className=f"mb-0 {CARD_TABLE}",
         )  # fmt: skip
     if query:
         text = f"No saved report has “{query}” in its name."

@@ -14,6 +14,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, 
 import permissions
 from access import HubUser, Leaf
 from components import shell
+from components.card_table import CARD_TABLE, cell
 from db import engines
 from db.goals import RECENT_DAYS, RULES, Goal, list_goals, parse_goal, save_goal
 from errors import BadGoal
@@ -55,20 +56,21 @@ def _table(user: HubUser) -> Any:
     rows = [
         html.Tr([
             html.Td(g.name, className="fw-semibold"),
-            html.Td(html.Code(g.event_name)),
-            html.Td(g.value_text()),
-            html.Td(dbc.Badge("Active", color="success") if g.active
-                    else dbc.Badge("Paused", color="secondary")),
-            html.Td(f"{g.completions:,}", className="text-end"),
-            html.Td(g.last_completed_at.strftime("%Y-%m-%d %H:%M UTC")
-                    if g.last_completed_at else "—"),
+            cell(head[1], html.Code(g.event_name)),
+            cell(head[2], g.value_text()),
+            cell(head[3], dbc.Badge("Active", color="success") if g.active
+                 else dbc.Badge("Paused", color="secondary")),
+            cell(head[4], f"{g.completions:,}", className="text-md-end"),
+            cell(head[5], g.last_completed_at.strftime("%Y-%m-%d %H:%M UTC")
+                 if g.last_completed_at else "—"),
             *([html.Td(dbc.Button("Edit", id=edit_id(g.id), size="sm", color="link",
                                   className="p-0"))] if manage else []),
         ])
         for g in goals
     ]  # fmt: skip
     return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
-                     hover=True, responsive=True, className="mb-0", id="goals-table")  # fmt: skip
+                     hover=True, responsive=True, className=f"mb-0 {CARD_TABLE}",
+                     id="goals-table")  # fmt: skip
 
 
 def _field(label: str, control: Any, field: str, box: bool = False) -> html.Div:

@@ -1,6 +1,6 @@
 """The hub on a phone (390x844) in headless Chromium: the navbar collapses behind a
-toggler, the landing's saved reports are cards, and no page scrolls sideways or has an
-element wider than the screen. A full-page screenshot of each goes to test-artifacts/."""
+toggler, the saved reports, goals and events are cards, and no page scrolls sideways or
+has an element wider than the screen. A full-page screenshot of each goes to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -157,7 +157,8 @@ def test_the_navbar_collapses_behind_a_toggler_on_a_phone(
     assert not toggler.is_displayed()
 
 
-CARDS = """return [...document.querySelectorAll("#hub-saved-reports tbody tr")].map((tr) => {
+# Each row of the table arguments[0] names: how it is laid out and its cells' labels.
+CARDS = """return [...document.querySelectorAll(arguments[0] + " tbody tr")].map((tr) => {
   const style = getComputedStyle(tr);
   const r = tr.getBoundingClientRect();
   return {display: style.display, radius: style.borderTopLeftRadius,
@@ -187,19 +188,50 @@ def test_the_landing_shows_saved_reports_as_cards_on_a_phone(
     browser.wait_for(phone, "#hub-saved-reports tbody tr")
     links = phone.find_elements(By.CSS_SELECTOR, "#hub-saved-reports tbody tr td:first-child a")
     assert [a.text for a in links] == names
-    cards = phone.execute_script(CARDS)
-    assert len(cards) == len(names)
-    labels = ["none", '"Dataset: "', '"Viz: "', '"Owner: "', '"Updated: "', "none"]
+    labels = ["Dataset", "Viz", "Owner", "Updated"]
+    assert len(_cards(phone, "#hub-saved-reports", labels, actions=True)) == len(names)
+
+
+def _cards(phone: webdriver.Chrome, table: str, labels: list[str],
+           actions: bool) -> list[dict]:  # fmt: skip
+    """The table's rows as stacked cards, each as wide as the list, its header row hidden
+    and every detail after the title labelled (`labels`; an actions cell is not); at
+    desktop width, table rows again."""
+    cards = phone.execute_script(CARDS, table)
+    assert cards
+    shown = ["none", *(f'"{label}: "' for label in labels), *(["none"] if actions else [])]
     for card in cards:
         assert card["display"] == "block"
         assert card["radius"] != "0px" and card["border"] == "1px"
         assert (card["left"], card["right"]) == (cards[0]["left"], cards[0]["right"])
         assert card["left"] >= 0 and card["right"] <= PHONE[0]
-        assert card["labels"] == labels
+        assert card["labels"] == shown
     assert all(a["bottom"] < b["top"] for a, b in itertools.pairwise(cards))
-    assert phone.find_element(By.CSS_SELECTOR, "#hub-saved-reports thead").size["height"] <= 1
-
+    assert phone.find_element(By.CSS_SELECTOR, f"{table} thead").size["height"] <= 1
+    size = phone.get_window_size()
     phone.set_window_size(1400, 1000)
     WebDriverWait(phone, 10).until(
-        lambda d: {c["display"] for c in d.execute_script(CARDS)} == {"table-row"}
+        lambda d: {c["display"] for c in d.execute_script(CARDS, table)} == {"table-row"}
     )
+    phone.set_window_size(size["width"], size["height"])
+    return cards
+
+
+@pytest.mark.parametrize(
+    ("path", "table", "labels", "actions"),
+    [
+        ("/admin/insights/goals", "#goals-table",
+         ["Completed by event", "Value", "Status", "Last 30 days", "Last completion"], True),
+        ("/admin/insights/events", "#events-table",
+         ["Event", "Conversation", "Channel", "Customer", "Properties"], False),
+    ],
+    ids=["goals", "events"],
+)  # fmt: skip
+def test_goals_and_events_are_cards_on_a_phone(
+    base_url: str, phone: webdriver.Chrome, path: str, table: str, labels: list[str],
+    actions: bool,
+) -> None:  # fmt: skip
+    browser.sign_in(phone, base_url, "admin@acme.example", DEMO_PASSWORD)
+    phone.get(base_url + path)
+    browser.wait_for(phone, f"{table} tbody tr")
+    _cards(phone, table, labels, actions)
