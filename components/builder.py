@@ -115,8 +115,8 @@ def layout(
                                         for g in ("day", "week", "month")]),
             ], id=ids.B_GRAIN_BOX, hidden="time" not in state["dimensions"]),
             _label("Filters", ids.B_FILTER_ADD),
-            html.Div([form.filter_row(dataset, i, c) for i, c in enumerate(state["filters"])],
-                     id=ids.B_FILTERS),
+            html.Div([form.filter_row(dataset, i, c, _saved_suggestions(user, dataset, c))
+                      for i, c in enumerate(state["filters"])], id=ids.B_FILTERS),
             dbc.Button("+ Add filter", id=ids.B_FILTER_ADD, color="link", size="sm",
                        className="px-0", disabled=not dataset.filters),
             _error("filters"),
@@ -377,10 +377,8 @@ def fit_value_to_operator(op: str | None, field: str | None, dataset_id: str) ->
     user = _user()
     dataset = dataset_named(dataset_id)
     spec = form.filter_spec(dataset, field)
-    control = form.value_control(ctx.triggered_id["index"], spec, op, None)
-    if isinstance(control[0], dcc.Dropdown):  # suggestions show before typing
-        control[0].options = _suggestions(user, dataset, spec, "", None) or []
-    return control
+    suggestions = _suggestions(user, dataset, spec, "", None) if op != Operator.CONTAINS else None
+    return form.value_control(ctx.triggered_id["index"], spec, op, None, suggestions)
 
 
 @callback(
@@ -397,6 +395,15 @@ def suggest_values(search: str | None, selected: Any, field: str | None,
     dataset = dataset_named(dataset_id)
     found = _suggestions(user, dataset, form.filter_spec(dataset, field), search or "", selected)
     return no_update if found is None else found
+
+
+def _saved_suggestions(user: HubUser, dataset: Dataset,
+                       clause: dict[str, Any]) -> list[dict[str, Any]] | None:  # fmt: skip
+    """A saved filter row's suggestions, shown before typing like a new row's."""
+    if clause.get("op") == Operator.CONTAINS:
+        return None
+    spec = form.filter_spec(dataset, clause.get("field"))
+    return _suggestions(user, dataset, spec, "", clause.get("value"))
 
 
 def _suggestions(user: HubUser, dataset: Dataset, spec: Filter | None, search: str,

@@ -96,8 +96,10 @@ def filter_spec(dataset: Dataset, field: str | None) -> Filter | None:
     return next((f for f in dataset.filters if f.field == field), None)
 
 
-def value_control(index: int, spec: Filter | None, op: str | None, value: Any) -> list:
-    """The value input that fits the field and operator."""
+def value_control(index: int, spec: Filter | None, op: str | None, value: Any,
+                  suggestions: list[dict[str, Any]] | None = None) -> list:  # fmt: skip
+    """The value input that fits the field and operator; a list of values offers
+    `suggestions` (else only the values chosen) before anything is typed."""
     if spec is None or op is None:
         return [dbc.Input(id=ids.b_filter("value", index), disabled=True, size="sm",
                           placeholder="Choose a field")]  # fmt: skip
@@ -119,13 +121,15 @@ def value_control(index: int, spec: Filter | None, op: str | None, value: Any) -
     selected = value if isinstance(value, list) else ([] if value is None else [value])
     return [dcc.Dropdown(
         id=ids.b_filter("value", index), multi=many, value=value,
-        options=[{"label": str(v), "value": v} for v in selected],
+        options=suggestions if suggestions is not None else [
+            {"label": str(v), "value": v} for v in selected],
         placeholder="Type to search…" if spec.suggest else "Value",
         searchable=True, className="hub-filter-value",
     )]  # fmt: skip
 
 
-def filter_row(dataset: Dataset, index: int, clause: dict[str, Any] | None = None) -> html.Div:
+def filter_row(dataset: Dataset, index: int, clause: dict[str, Any] | None = None,
+               suggestions: list[dict[str, Any]] | None = None) -> html.Div:  # fmt: skip
     clause = clause or {}
     spec = filter_spec(dataset, clause.get("field"))
     ops = sorted(spec.operators, key=list(Operator).index) if spec else []
@@ -137,7 +141,8 @@ def filter_row(dataset: Dataset, index: int, clause: dict[str, Any] | None = Non
             dcc.Dropdown(id=ids.b_filter("op", index), value=clause.get("op"),
                          options=[{"label": HUMAN[o], "value": o.value} for o in ops],
                          placeholder="Operator", clearable=False, className="hub-filter-op"),
-            html.Div(value_control(index, spec, clause.get("op"), clause.get("value")),
+            html.Div(value_control(index, spec, clause.get("op"), clause.get("value"),
+                                   suggestions),
                      id=ids.b_filter("value-box", index),
                      className="hub-filter-value-box d-flex align-items-center"),
             dbc.Button("Remove", id=ids.b_filter("remove", index), color="link", size="sm",

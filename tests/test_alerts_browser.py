@@ -80,7 +80,7 @@ def test_admin_adds_a_rate_alert_in_percent_sees_it_and_removes_it(
     _type(driver, "alert-threshold", "ninety")
     _click(driver, driver.find_element(By.ID, "alert-add"))
     WebDriverWait(driver, 20).until(
-        lambda d: d.find_element(By.ID, "alert-error-threshold").text == "a number"
+        lambda d: d.find_element(By.ID, "alert-error-threshold").text == "A number"
     )
     assert _stored(hub, report) == []
     _type(driver, "alert-threshold", "90")

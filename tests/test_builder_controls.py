@@ -109,3 +109,26 @@ def test_suggestions_before_typing_half_filled_row_and_funnel_prompt(
     driver.find_element(By.ID, ids.B_RUN).click()
     wait.until(lambda d: d.find_element(By.ID, ids.b_error("flow_id")).text
                == "Choose a flow: the funnel runs for one flow")  # fmt: skip
+
+
+def test_a_saved_filter_row_offers_its_suggestions_before_typing(hub: Hub) -> None:
+    """Opening a saved report, its filter's value list holds the same suggestions as a new
+    row's (the tenant's values, most frequent first), and the chosen value stays chosen."""
+    acme = hub.tenant_id("acme")
+    user = HubUser(id=1, tenant_id=acme, tenant_slug="acme", tenant_name="Acme",
+                   email="a@acme.example", name="A", leaves=frozenset(Leaf))  # fmt: skip
+    since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=89)
+    with hub.admin.connect() as conn:
+        expected = list(conn.scalars(
+            sa.text("SELECT channel FROM ins_goal_completions WHERE tenant_id = :t "
+                    "AND completed_at >= :s AND channel IS NOT NULL "
+                    "GROUP BY channel ORDER BY count(*) DESC, channel LIMIT 20"),
+            {"t": acme, "s": dt.datetime(since.year, since.month, since.day, tzinfo=dt.UTC)},
+        ))  # fmt: skip
+    chosen = expected[-1]
+    page = builder.layout(user, definition={
+        "dataset": "conversions", "measures": ["conversions"],
+        "filters": [{"field": "channel", "op": "in", "value": [chosen]}]})  # fmt: skip
+    value = next(c for c in page._traverse() if getattr(c, "id", None) == json.loads(_row("value")))
+    assert [o["value"] for o in value.options] == expected
+    assert value.value == [chosen]

@@ -185,7 +185,7 @@ def test_the_matrix_covers_every_callback(flask_app: flask.Flask) -> None:
         "pin-toggle",
         "export-download",
         "goal-modal.is_open",
-        "dashboard-version.data",
+        "dashboard-grid.children",
         "report-schedule-modal",
         "delivery-history.children",
         "schedule-next-runs.children",

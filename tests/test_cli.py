@@ -106,7 +106,7 @@ def test_set_retention_sets_the_days_and_refuses_fewer_than_31(hub: Hub) -> None
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert refused.returncode == 1
-    assert refused.stderr.strip() == "days: at least 31 days (30 given)"
+    assert refused.stderr.strip() == "days: At least 31 days (30 given)"
     with hub.cron.connect() as conn:
         days = conn.scalar(sa.select(s.tenants.c.telemetry_retention_days)
                            .where(s.tenants.c.slug == "hooli"))  # fmt: skip

@@ -137,7 +137,7 @@ def test_restore_needs_reports_manage_an_existing_version_and_a_free_name(hub: H
     )
     _save(hub, analyst, "Guarded", BY_CHANNEL)  # another report takes the old name
     assert reporting.restore(analyst, report_id, 1) == reporting.Saved(
-        issues=(("name", "a report named “Guarded” already exists"),)
+        issues=(("name", "A report named “Guarded” already exists"),)
     )
     assert [v[0] for v in _versions(hub, analyst, report_id)] == [2, 1]
 
