@@ -304,7 +304,9 @@ def refresh_preview(_debounced: Any, _run: int | None, definition: dict | None) 
         body = dbc.Alert("Fix the highlighted fields to see a preview.", color="light",
                          className="mb-0", id="hub-preview-blocked")  # fmt: skip
         return (body, *errors)
-    shown = render_result(outcome.result, outcome.previous, chart_id=ids.B_CHART)
+    shown = render_result(
+        outcome.result, outcome.previous, chart_id=ids.B_CHART, grid_id=ids.B_GRID
+    )
     return (_still(shown), *errors)
 
 

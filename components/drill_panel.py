@@ -144,12 +144,12 @@ def open_drill(_charts: list[Any], _grids: list[Any]) -> tuple[Any, Any]:
 @callback(
     Output(PANEL, "is_open", allow_duplicate=True),
     Output(BODY, "children", allow_duplicate=True),
-    Input(ids.B_CHART, "clickData"),
-    Input(ids.GRID, "cellClicked"),
+    Input({**ids.B_CHART, "draft": ALL}, "clickData"),
+    Input({**ids.B_GRID, "draft": ALL}, "cellClicked"),
     State(ids.B_DEFINITION, "data"),
     prevent_initial_call=True,
 )
-def open_draft_drill(_chart: Any, _grid: Any, definition: Any) -> tuple[Any, Any]:
+def open_draft_drill(_charts: list[Any], _grids: list[Any], definition: Any) -> tuple[Any, Any]:
     """A click on the builder preview: the rows behind it under the definition being
     built (drill() checks the dataset's leaf; building needs reports.manage)."""
     user = permissions.require(Leaf.REPORTS_MANAGE)

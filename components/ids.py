@@ -29,8 +29,10 @@ def export_download(report: Any) -> dict[str, Any]:
 
 
 CHART = "hub-chart"
-GRID = "hub-grid"
-B_CHART = "builder-chart"  # the builder preview's chart (its clicks drill down)
+# The builder preview's chart and grid (their clicks drill down): pattern ids, so a
+# preview without one of them (a table has no chart, a KPI no grid) is no missing input.
+B_CHART = {"type": "builder-chart", "draft": "preview"}
+B_GRID = {"type": "builder-grid", "draft": "preview"}
 REPORT_DUPLICATE = "report-duplicate"
 REPORT_DELETE = "report-delete"
 REPORT_DELETE_CONFIRM = "report-delete-confirm"

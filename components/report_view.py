@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
 import flask
 from dash import dcc, html
@@ -61,11 +63,12 @@ def render_result(
     result: Result,
     previous: Result | None = None,
     *,
-    grid_id: str | dict = ids.GRID,
-    chart_id: str | dict | None = None,
+    grid_id: dict[str, Any],
+    chart_id: dict[str, Any],
 ) -> html.Div:
     """Chart (unless the viz is a table) above the sortable, formatted table; a KPI is
-    its one number, with no grid of one cell under it."""
+    its one number, with no grid of one cell under it. The ids are pattern ids, whose
+    clicks drill down (components.drill_panel)."""
     if result.frame.empty:
         body: list = [html.Div("No data for this range and these filters.",
                                className="hub-empty-state", id="hub-no-data")]  # fmt: skip
@@ -73,9 +76,8 @@ def render_result(
     parts = [run_summary(result)]
     if result.definition.viz is not Viz.TABLE:
         height = 160 if result.definition.viz is Viz.KPI else 380
-        named = {"id": chart_id} if chart_id is not None else {}  # a drillable chart's id
         graph = dcc.Graph(figure=charts.figure(result, previous).update_layout(height=height),
-                          config=charts.GRAPH_CONFIG, **named)  # fmt: skip
+                          config=charts.GRAPH_CONFIG, id=chart_id)  # fmt: skip
         parts.append(html.Div(graph, id=ids.CHART, className="mb-3"))
     if result.definition.viz is not Viz.KPI:
         parts.append(charts.table(result, grid_id=grid_id))

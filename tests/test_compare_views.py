@@ -121,7 +121,7 @@ def test_the_table_colours_each_change_by_the_measures_sense_beside_its_arrows(
     hub: Hub,
 ) -> None:
     result = _run(hub, measures=["total_runs", "failed"], dimensions=[{"id": "status"}])
-    grid = charts.table(result, grid_id=ids.GRID)
+    grid = charts.table(result, grid_id=ids.B_GRID)
     rules = {d["field"]: d.get("cellClassRules") for d in grid.columnDefs}
     assert rules["failed__change"] == {
         "hub-good": "params.data['failed__change__tone'] === 'good'",

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -147,6 +149,27 @@ def test_a_point_of_the_builder_preview_opens_its_rows(
     browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
     driver.get(f"{base_url}/admin/analytics/reports/{reports['daily']}/edit")
     yesterday = TODAY - dt.timedelta(days=1)
-    _click_point(driver, "#builder-chart .scatterlayer", -2)
+    _click_point(driver, "#builder-preview .scatterlayer", -2)
     count = _hand(hub, yesterday, yesterday)
     assert _summary(driver) == f"{count:,} goal completions · {_days(yesterday)}"
+
+
+def test_table_and_kpi_previews_log_no_console_error(
+    base_url: str, driver: webdriver.Chrome
+) -> None:
+    """The preview's drillable chart and grid are optional inputs: a table (no chart) and
+    a KPI (no grid) leave the browser console free of errors."""
+    kpi = json.dumps({"dataset": "flow_runs", "measures": ["total_runs"], "viz": "kpi",
+                      "date_range": {"preset": "30d"}})  # fmt: skip
+    browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
+    driver.get_log("browser")  # what sign-in logged
+    pages = {
+        "?template=flow_success": "#builder-preview .ag-row",
+        f"?{urlencode({'definition': kpi})}": "#builder-preview .js-plotly-plot",
+    }
+    for query, drawn in pages.items():
+        driver.get(f"{base_url}/admin/analytics/reports/new{query}")
+        browser.wait_for(driver, drawn)
+        time.sleep(0.5)  # callbacks started by the preview have answered
+        errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == [], query

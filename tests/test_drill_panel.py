@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from components import charts, drill_panel
+from components import charts, drill_panel, ids
 from datasets.model import Mode
 from datasets.run import Result, run_report
 from datasets.validate import validate
@@ -175,10 +175,9 @@ def test_the_filtered_report_link_opens_the_builder_on_the_point(
 def _click_draft(client: FlaskClient, definition: dict[str, Any], point: Any) -> str:
     key, _ = callbacks.find("builder-chart", "clickData")
     answer = callbacks.post(client, key, inputs=[
-        callbacks.value("builder-chart", "clickData", point),
-        callbacks.value("hub-grid", "cellClicked", None),
+        [callbacks.value(ids.B_CHART, "clickData", point)], [],
     ], state=[callbacks.value("builder-definition", "data", definition)],
-       changed=["builder-chart.clickData"])  # fmt: skip
+       changed=[f"{callbacks.id_text(ids.B_CHART)}.clickData"])  # fmt: skip
     return f"{answer.status_code} {answer.get_data(as_text=True)}"
 
 
