@@ -1,11 +1,11 @@
-"""Run results as Plotly figures (line, bar, pie, KPI, funnel) and an AG Grid table.
+"""Run results as Plotly figures: line, bar, pie, funnel, and the KPI (components.kpi_chart).
 
-Every number a person reads — hover labels, slice and bar text, KPI values, table
-cells, time ticks — comes from the shared formatter, so a chart says exactly what the
-export says. One theme (`hub`) for all charts, readable at card size and full width:
-axes grow their margins to fit their labels (nothing is clipped), a colour-blind safe
-palette (Okabe and Ito), and every value axis titled with its unit. Measures of two units
-get a left and a right axis; more are refused by the viz picker (`viz_reason`).
+Every number a person reads — hover labels, slice and bar text, KPI values, time ticks —
+comes from the shared formatter, so a chart says exactly what the export says. One theme
+(`hub`) for all charts, readable at card size and full width: axes grow their margins to
+fit their labels (nothing is clipped), a colour-blind safe palette (Okabe and Ito), and
+every value axis titled with its unit. Measures of two units get a left and a right
+axis; more are refused by the viz picker (`viz_reason`).
 
 Over time, one series per combination of the other breakdowns ("web · EUR"), at most
 MAX_SERIES: the rest add up into "Other" when every measure adds up, else the chart is
@@ -13,31 +13,38 @@ refused with the reason on it. Time ticks are the table's period labels, and the
 period, when it is not over yet, is marked (a dotted segment or hatched bar and
 "this week so far" under its tick) rather than read as a drop.
 
-Plotly renders a subset of HTML in every string of a figure (`<a href>`, `<b>`, `<br>`,
-`<span style>`), and goal, flow, step, event and channel names are tenant text. So
-`figure()`, the one way in, escapes every text cell and column label of the result
-(`plotly_text`) before any trace is built; the markup the builders add (`<br>`) is ours.
-The AG Grid table shows text as text and takes the result as it is.
+`figure()`, the one way in, escapes the result's tenant text for Plotly
+(components.chart_rows.literal) before any trace is built; the markup the builders add
+(`<br>`) is ours. The table is components.grid.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
-import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, assert_never
 
-import dash_ag_grid as dag
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from datasets.compare import DELTA, TONES, tone
+from components.chart_rows import (
+    ROW,
+    Row,
+    as_number,
+    cell_text,
+    drill_values,
+    hover_then,
+    literal,
+    previous_columns,
+    result_rows,
+    split_columns,
+)
+from components.kpi_chart import kpi_figure
 from datasets.dates import bucket_start
-from datasets.formatting import CHANGE, format_change, format_value, is_empty, row_currency
-from datasets.model import Better, Column, Compare, Grain, MeasureType, Viz
+from datasets.formatting import format_value, is_empty, row_currency
+from datasets.model import Column, Grain, MeasureType, Viz
 from datasets.run import Result
 from datasets.validate import measure_unit
 
@@ -72,95 +79,10 @@ pio.templates["hub"] = go.layout.Template(
 )  # fmt: skip
 
 
-def plotly_text(text: str) -> str:
-    """`text` as Plotly shows it literally: &, < and > as the entities Plotly turns back
-    into those characters, so "a & b" still reads "a & b" and no tag takes effect.
-    (Quotes stay: Plotly does not decode `&quot;`, and outside a tag they are inert.)"""
-    return html.escape(text, quote=False)
-
-
-def _literal(result: Result) -> Result:
-    """The result with every text Plotly would read escaped: string cells (categories
-    such as goal, flow, step, event, channel and currency) and the columns' labels and
-    fixed currencies (a currency can come from a filter value)."""
-    frame = pd.DataFrame(
-        [[plotly_text(v) if isinstance(v, str) else v for v in row]
-         for row in result.frame.itertuples(index=False, name=None)],
-        columns=result.frame.columns, index=result.frame.index, dtype=object,
-    )  # fmt: skip
-    columns = tuple(
-        replace(c, label=plotly_text(c.label),
-                currency=None if c.currency is None else plotly_text(c.currency))
-        for c in result.columns
-    )  # fmt: skip
-    return replace(result, frame=frame, columns=columns)
-
-
-Row = dict[str, Any]
-
-
-ROW = "__row"  # each record's index in the result's frame (its drill-down key)
-DRILL_ID = "drill_key"  # a grid row's id: its breakdown values as JSON
-
-
-def _rows(result: Result) -> list[Row]:
-    return [{**r, ROW: i} for i, r in enumerate(result.frame.to_dict("records"))]
-
-
-def drill_values(result: Result) -> list[dict[str, Any]]:
-    """Each row's breakdown values as a drill-down bucket names them (datasets.bucket),
-    JSON-ready: time as "YYYY-MM-DD", other values as the result holds them."""
-    breakdowns = [c.id for c in result.columns if c.role == "dimension"]
-    return [{b: _drill_value(row[b]) for b in breakdowns}
-            for row in result.frame.to_dict("records")]  # fmt: skip
-
-
-def _drill_value(value: Any) -> Any:
-    if is_empty(value):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value.item() if hasattr(value, "item") else value  # numpy scalars
-
-
 def _drill_point(plot: _Plot, row: Row, measure: Column) -> dict[str, Any] | None:
     """The bucket a chart point opens ({"measure", "values"}); None for "Other"."""
     index = row.get(ROW)
     return None if index is None else {"measure": measure.id, "values": plot.keys[index]}
-
-
-def _text(row: Row, column: Column) -> str:
-    """A cell as the formatter shows it (empty when the row lacks it: an "Other" series'
-    sums have no previous values)."""
-    return format_value(row.get(column.id), column, currency=row_currency(row, column))
-
-
-def _number(value: Any) -> float | None:
-    return None if is_empty(value) else float(value)
-
-
-def _previous_columns(result: Result) -> dict[str, Column]:
-    """Each compared measure's column of previous values (none unless compared)."""
-    return {c.compares: c for c in result.columns
-            if c.compares is not None and c.type != CHANGE}  # fmt: skip
-
-
-def _then(row: Row, measure: Column, previous: Column | None) -> str:
-    """What a compared point's hover adds: "<br>previous: 1,204 (▲ 12.5%)"; "" if none."""
-    if previous is None:
-        return ""
-    change = row.get(measure.id + DELTA)
-    return f"<br>previous: {_text(row, previous)}" + (
-        "" if is_empty(change) else f" ({format_change(change)})")  # fmt: skip
-
-
-def _split(result: Result) -> tuple[Column | None, list[Column], list[Column]]:
-    dims = [c for c in result.columns if c.role == "dimension"]
-    time = next((c for c in dims if c.type == "time"), None)
-    categories = [c for c in dims if c.type != "time"]
-    return time, categories, [c for c in result.columns if c.role == "measure"]
 
 
 def _unit(column: Column) -> str:
@@ -191,7 +113,9 @@ def _value_axis(measures: list[Column], rows: list[Row]) -> _Axis:
         case MeasureType.RATIO:
             return _Axis(titled("%", tickformat=".0%"))
         case MeasureType.DURATION:
-            values = [abs(v) for m in measures for r in rows if (v := _number(r[m.id])) is not None]
+            values = [
+                abs(v) for m in measures for r in rows if (v := as_number(r[m.id])) is not None
+            ]
             if values and max(values) >= 1000:
                 return _Axis(titled("s", tickformat=",~f"), scale=1000.0)
             return _Axis(titled("ms", tickformat=",~f"))
@@ -266,10 +190,10 @@ def _series(result: Result, x: Column, by: list[Column]) -> list[_Series] | str:
     """One series per combination of the `by` values, in order of first appearance; past
     MAX_SERIES the largest keep theirs and the rest add up into "Other" — or, when a
     measure does not add up, the reason the chart cannot be drawn."""
-    _, _, measures = _split(result)
+    _, _, measures = split_columns(result)
     groups: dict[str, list[Row]] = {}
-    for row in _rows(result):
-        groups.setdefault(" · ".join(_text(row, c) for c in by), []).append(row)
+    for row in result_rows(result):
+        groups.setdefault(" · ".join(cell_text(row, c) for c in by), []).append(row)
     if len(groups) <= MAX_SERIES:
         return [_Series(name, rows) for name, rows in groups.items()]
     mixed = {m.currency_column for m in measures} & {c.id for c in by}
@@ -280,14 +204,14 @@ def _series(result: Result, x: Column, by: list[Column]) -> list[_Series] | str:
                 f"many lines to read,<br>and {', '.join(lost)} cannot be added up into "
                 "“Other”: filter to fewer, or show a table.")  # fmt: skip
     first = measures[0]
-    ranked = sorted(groups, key=lambda k: -sum(abs(_number(r[first.id]) or 0) for r in groups[k]))
+    ranked = sorted(groups, key=lambda k: -sum(abs(as_number(r[first.id]) or 0) for r in groups[k]))
     keep = ranked[: MAX_SERIES - 1]
     other: dict[Any, Row] = {}
     for name in ranked[MAX_SERIES - 1 :]:
         for row in groups[name]:
             total = other.setdefault(row[x.id], {x.id: row[x.id], **{m.id: 0 for m in measures}})
             for m in measures:
-                total[m.id] += _number(row[m.id]) or 0
+                total[m.id] += as_number(row[m.id]) or 0
     return [*(_Series(k, groups[k]) for k in keep),
             _Series("Other", list(other.values()), OTHER_COLOR)]  # fmt: skip
 
@@ -307,20 +231,20 @@ def _xy_figure(result: Result, kind: Viz, keys: list[dict[str, Any]]) -> go.Figu
     """Line (over time) or bar (over the first category, else time): a trace per measure
     and series, each measure on the axis of its unit; time reads as the table's periods.
     Each point carries the bucket it drills into (`keys`: the raw rows' breakdowns)."""
-    time, categories, measures = _split(result)
+    time, categories, measures = split_columns(result)
     x = time if kind is Viz.LINE or not categories else categories[0]
     assert x is not None
     by = [c for c in (*categories, time) if c is not None and c is not x]
     series = _series(result, x, by)
     if isinstance(series, str):
         return _refused(series)
-    rows = _rows(result)
+    rows = result_rows(result)
     on, axes = _value_axes(measures, rows)
     is_time = x is time
     periods = sorted({r[x.id] for r in rows}) if is_time else []
     labels = {p: format_value(p, x) for p in periods}
     note = _partial_note(result, x, periods[-1]) if periods else None
-    plot = _Plot(kind, x, on, axes, labels, note, keys, _previous_columns(result))
+    plot = _Plot(kind, x, on, axes, labels, note, keys, previous_columns(result))
     traces: list[go.BaseTraceType] = []
     for index, (measure, item) in enumerate((m, i) for m in measures for i in series):
         name = measure.label if not item.name else (
@@ -372,9 +296,9 @@ def _trace(
     scale = plot.axes[yaxis].scale
     previous = plot.previous.get(measure.id)
     xs = [r[x.id] if x.type == "time" else str(r[x.id]) for r in rows]
-    ys = [None if (v := _number(r[measure.id])) is None else v / scale for r in rows]
-    hover = [f"{_text(r, x)}<br>{name}: {_text(r, measure)}{_then(r, measure, previous)}"
-             for r in rows]  # fmt: skip
+    ys = [None if (v := as_number(r[measure.id])) is None else v / scale for r in rows]
+    hover = [f"{cell_text(r, x)}<br>{name}: {cell_text(r, measure)}"
+             f"{hover_then(r, measure, previous)}" for r in rows]  # fmt: skip
     points = [_drill_point(plot, r, measure) for r in rows]
     partial = note is not None and bool(xs) and bool(labels) and xs[-1] == max(labels)
     earlier = [] if previous is None else [_previous_trace(plot, rows, xs, previous, name, color)]
@@ -406,9 +330,9 @@ def _previous_trace(plot: _Plot, rows: list[Row], xs: list[Any], previous: Colum
     dashed line, or a pale bar beside each bar ("then, now")."""
     yaxis = plot.on[previous.compares or ""]
     scale = plot.axes[yaxis].scale
-    ys = [None if (v := _number(r.get(previous.id))) is None else v / scale for r in rows]
+    ys = [None if (v := as_number(r.get(previous.id))) is None else v / scale for r in rows]
     label = f"{name} (previous)"
-    hover = [f"{_text(r, plot.x)}<br>{label}: {_text(r, previous)}" for r in rows]
+    hover = [f"{cell_text(r, plot.x)}<br>{label}: {cell_text(r, previous)}" for r in rows]
     common = {"y": ys, "name": label, "hovertext": hover, "hoverinfo": "text", "yaxis": yaxis}
     if plot.kind is Viz.BAR:
         return go.Bar(x=[plot.labels[v] for v in xs] if plot.labels else xs, offsetgroup=label,
@@ -421,16 +345,16 @@ def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str], list
     """(labels, values, display texts, result row indexes), largest first; past
     MAX_PIE_SLICES the rest fold into "Other" (no row) when the measure adds up (a sum
     of averages would mean nothing)."""
-    _, categories, measures = _split(result)
+    _, categories, measures = split_columns(result)
     dim, measure = categories[0], measures[0]
     rows = sorted(
-        (r for r in _rows(result) if not is_empty(r[measure.id])),
+        (r for r in result_rows(result) if not is_empty(r[measure.id])),
         key=lambda r: float(r[measure.id]),
         reverse=True,
     )
     labels = [str(r[dim.id]) for r in rows]
     values = [float(r[measure.id]) for r in rows]
-    texts = [_text(r, measure) for r in rows]
+    texts = [cell_text(r, measure) for r in rows]
     indexes: list[int | None] = [r[ROW] for r in rows]
     if len(rows) > MAX_PIE_SLICES and measure.is_additive:
         keep = MAX_PIE_SLICES - 1
@@ -445,10 +369,10 @@ def _pie_slices(result: Result) -> tuple[list[str], list[float], list[str], list
 
 def _pie_figure(result: Result, keys: list[dict[str, Any]]) -> go.Figure:
     labels, values, texts, indexes = _pie_slices(result)
-    measure = _split(result)[2][0]
+    measure = split_columns(result)[2][0]
     points = [None if i is None else {"measure": measure.id, "values": keys[i]} for i in indexes]
-    previous, rows = _previous_columns(result).get(measure.id), _rows(result)
-    thens = ["" if i is None else _then(rows[i], measure, previous) for i in indexes]
+    previous, rows = previous_columns(result).get(measure.id), result_rows(result)
+    thens = ["" if i is None else hover_then(rows[i], measure, previous) for i in indexes]
     figure = go.Figure(
         # Names in the legend, shares inside: long names outside the slices left the card.
         go.Pie(labels=labels, values=values, hole=0.45, sort=False, customdata=points,
@@ -461,86 +385,16 @@ def _pie_figure(result: Result, keys: list[dict[str, Any]]) -> go.Figure:
     return figure
 
 
-GOOD, BAD, NEUTRAL = "#198754", "#dc3545", "#6c757d"  # Bootstrap's success, danger, secondary
-MINUS = "\u2212"
-
-
-def _kpi_figure(result: Result, previous: Result | None = None) -> go.Figure:
-    """One big formatted number and its change: against the compared window when the
-    definition compares (with the previous value and Δ under the title), else against
-    the previous period if given ("▲ 12.5% vs the previous 30 days")."""
-    measure = _split(result)[2][0]
-    row = _rows(result)[0] if len(result.frame) else {measure.id: None}
-    value = _number(row[measure.id])
-    indicator: dict[str, Any] = {"mode": "number", "value": value,
-                                 "title": {"text": measure.label}}  # fmt: skip
-    number = _kpi_number_format(measure)
-    indicator["number"] = number
-    compared = _previous_columns(result).get(measure.id)
-    if compared is not None:
-        before, versus = _number(row.get(compared.id)), f"the previous {_compared_word(result)}"
-        indicator["title"]["text"] = (
-            f"{measure.label}<br><span style='font-size:0.8em;color:{NEUTRAL}'>"
-            f"{versus}: {_text(row, compared)}{_difference(row, measure, compared)}</span>"
-        )
-    elif previous is not None and len(previous.frame):
-        before = _number(previous.frame.iloc[0][measure.id])
-        versus = f"the previous {(previous.end - previous.start).days + 1} days"
-    else:
-        before = None
-    if before and value is not None:
-        good, bad = (GOOD, BAD) if measure.better == Better.UP else (BAD, GOOD)
-        if measure.better == Better.NEITHER:
-            good = bad = NEUTRAL
-        indicator["mode"] = "number+delta"
-        indicator["delta"] = {"reference": before, "relative": True, "valueformat": ".1%",
-                              "suffix": f" vs {versus}", "increasing": {"color": good},
-                              "decreasing": {"color": bad}}  # fmt: skip
-    figure = go.Figure(go.Indicator(**indicator))
-    figure.update_layout(template="hub", margin={"l": 16, "r": 16, "t": 48, "b": 16})
-    return figure
-
-
-def _compared_word(result: Result) -> str:
-    return "year" if result.definition.compare == Compare.PREVIOUS_YEAR else "period"
-
-
-def _difference(row: Row, measure: Column, previous: Column) -> str:
-    """· Δ +137 (a ratio's in points: Δ +2.5 pp); "" without both values."""
-    now, then = _number(row[measure.id]), _number(row.get(previous.id))
-    if now is None or then is None:
-        return ""
-    diff = now - then
-    if measure.type == MeasureType.RATIO:
-        return f" · Δ {diff * 100:+,.1f} pp"
-    text = format_value(abs(diff), measure, currency=row_currency(row, measure))
-    return f" · Δ {'+' if diff > 0 else MINUS if diff < 0 else ''}{text}"
-
-
-def _kpi_number_format(measure: Column) -> dict[str, Any]:
-    match measure.type:
-        case MeasureType.RATIO:
-            return {"valueformat": ".1%"}
-        case MeasureType.CURRENCY:
-            return {"valueformat": ",.2f", "suffix": f" {measure.currency or ''}".rstrip()}
-        case MeasureType.DURATION:
-            return {"valueformat": ",.0f", "suffix": " ms"}
-        case MeasureType.DECIMAL:
-            return {"valueformat": f",.{measure.precision}f"}
-        case _:
-            return {"valueformat": ",d"}
-
-
 def _funnel_figure(result: Result, keys: list[dict[str, Any]]) -> go.Figure:
     """Runs reaching each step; compared, each step's conversion then and now."""
-    rows = _rows(result)
+    rows = result_rows(result)
     named = {c.id: c for c in result.columns}
     reached, drop_off, conversion = named["reached"], named["drop_off"], named["conversion"]
-    then = _previous_columns(result).get("conversion")
+    then = previous_columns(result).get("conversion")
     texts = [
-        f"{_text(r, reached)} · {_text(r, conversion)} of first"
-        + ("" if then is None else f" (then {_text(r, then)})")
-        + ("" if is_empty(r["drop_off"]) else f" · {_text(r, drop_off)} lost")
+        f"{cell_text(r, reached)} · {cell_text(r, conversion)} of first"
+        + ("" if then is None else f" (then {cell_text(r, then)})")
+        + ("" if is_empty(r["drop_off"]) else f" · {cell_text(r, drop_off)} lost")
         for r in rows
     ]
     figure = go.Figure(
@@ -553,61 +407,22 @@ def _funnel_figure(result: Result, keys: list[dict[str, Any]]) -> go.Figure:
     return figure
 
 
-def table(result: Result, *, grid_id: str | dict[str, Any]) -> dag.AgGrid:
-    """A sortable grid: raw values sort, the formatter's text shows, header pinned."""
-    rows = []
-    keys = drill_values(result)
-    for row in _rows(result):
-        # The row's id is its drill-down bucket's values; a click reports it (cellClicked).
-        record: dict[str, Any] = {DRILL_ID: json.dumps(keys[row[ROW]], sort_keys=True)}
-        for column in result.columns:
-            value = row[column.id]
-            record[column.id] = None if is_empty(value) else (
-                str(value) if column.role == "dimension" else float(value))  # fmt: skip
-            record[f"{column.id}__text"] = _text(row, column)
-            if column.type == CHANGE:
-                record[f"{column.id}__tone"] = tone(value, column.better)
-        rows.append(record)
-    column_defs = [
-        {"field": c.id, "headerName": c.label, "sortable": True, "resizable": True,
-         "valueFormatter": {"function": f"params.data['{c.id}__text']"},
-         "type": "rightAligned" if c.role != "dimension" else None,
-         **({"cellClassRules": {f"hub-{t}": f"params.data['{c.id}__tone'] === '{t}'"
-                                for t in TONES}} if c.type == CHANGE else {})}
-        for c in result.columns
-    ]  # fmt: skip
-    return dag.AgGrid(
-        id=grid_id,
-        rowData=rows,
-        columnDefs=column_defs,
-        # Headers wrap rather than end in "Success r…"; columns share the width.
-        defaultColDef={"flex": 1, "minWidth": 110, "wrapHeaderText": True,
-                       "autoHeaderHeight": True},
-        getRowId=f"params.data.{DRILL_ID}",
-        # Columns take their widths at once, not sliding into place after the first draw.
-        dashGridOptions={"domLayout": "autoHeight" if len(rows) <= 15 else "normal",
-                         "suppressColumnMoveAnimation": True},
-        style={"height": None if len(rows) <= 15 else "480px"},
-        className="ag-theme-alpine",
-    )  # fmt: skip
-
-
 def figure(result: Result, previous: Result | None = None) -> go.Figure:
-    """The Plotly figure for the definition's viz (table has no figure: use `table`), with
+    """The Plotly figure for the definition's viz (a table has no figure: components.grid), with
     the result's text escaped for Plotly. `previous` gives the KPI its change (numbers only)."""
     viz = result.definition.viz
     keys = drill_values(result)  # before escaping: a drill names the values as stored
-    result = _literal(result)
+    result = literal(result)
     match viz:
         case Viz.LINE | Viz.BAR:
             return _xy_figure(result, viz, keys)
         case Viz.PIE:
             return _pie_figure(result, keys)
         case Viz.KPI:
-            return _kpi_figure(result, previous)
+            return kpi_figure(result, previous)
         case Viz.FUNNEL:
             return _funnel_figure(result, keys)
         case Viz.TABLE:
-            raise ValueError("a table is rendered with charts.table(), not as a figure")
+            raise ValueError("a table is rendered with components.grid.table, not as a figure")
         case _:
             assert_never(viz)

@@ -10,7 +10,7 @@ from dash import dcc, html
 
 import permissions
 from access import HubUser
-from components import charts, ids, shell
+from components import charts, grid, ids, shell
 from datasets.compare import window_words
 from datasets.model import Viz
 from datasets.run import Result
@@ -80,7 +80,7 @@ def render_result(
                           config=charts.GRAPH_CONFIG, id=chart_id)  # fmt: skip
         parts.append(html.Div(graph, id=ids.CHART, className="mb-3"))
     if result.definition.viz is not Viz.KPI:
-        parts.append(charts.table(result, grid_id=grid_id))
+        parts.append(grid.table(result, grid_id=grid_id))
     return html.Div(parts)
 
 

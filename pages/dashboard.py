@@ -24,7 +24,7 @@ from dash import MATCH, Input, Output, State, callback, dcc, html
 
 import permissions
 from access import HubUser, Leaf
-from components import charts, dashboard, drill_panel, shell
+from components import charts, dashboard, drill_panel, grid, shell
 from components.freshness_note import freshness_note
 from components.report_view import run_summary
 from datasets.model import Mode, Viz
@@ -174,7 +174,7 @@ def _card_content(report_id: int, outcome: Preview) -> Any:
     if result.frame.empty:
         chart: Any = html.Div("No data for this range.", className="hub-empty-state")
     elif result.definition.viz is Viz.TABLE:
-        chart = charts.table(result, grid_id=drill_panel.drill_grid(report_id))
+        chart = grid.table(result, grid_id=drill_panel.drill_grid(report_id))
     else:
         height = 150 if result.definition.viz is Viz.KPI else 280
         figure = charts.figure(result, outcome.previous).update_layout(height=height)

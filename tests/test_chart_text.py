@@ -18,7 +18,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from components import charts
+from components import chart_rows, charts
 from db import schema as s
 from db.seed import DEMO_PASSWORD
 from tests import browser
@@ -77,7 +77,7 @@ def assert_no_tenant_markup(figure: go.Figure) -> list[str]:
 )  # fmt: skip
 def test_plotly_text_escapes_what_plotly_reads_as_markup(raw: str, shown_to_plotly: str) -> None:
     """&, < and > become entities; quotes and ordinary names are left as they are."""
-    assert charts.plotly_text(raw) == shown_to_plotly
+    assert chart_rows.plotly_text(raw) == shown_to_plotly
 
 
 def test_bar_categories_series_and_hover_are_escaped() -> None:

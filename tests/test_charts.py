@@ -15,6 +15,7 @@ import plotly.io as pio
 import pytest
 
 from components import charts
+from components import grid as grids
 from datasets.compile import compile_definition
 from datasets.model import Mode, Viz
 from datasets.registry import DATASETS
@@ -157,7 +158,7 @@ def test_table_sorts_raw_values_and_shows_formatted_text() -> None:
          "date_range": {"preset": "30d"}, "viz": "table"},
         [("Order status", Decimal("12400")), ("FAQ", Decimal("850"))],
     )  # fmt: skip
-    grid = charts.table(result, grid_id="grid")
+    grid = grids.table(result, grid_id="grid")
     assert grid.rowData == [
         {"drill_key": '{"flow": "Order status"}', "flow": "Order status",
          "flow__text": "Order status", "avg_duration": 12400.0, "avg_duration__text": "12.4 s"},

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from access import HubUser, Leaf
 from components import builder, charts, drill_panel, ids
 from components import builder_form as form
+from components import grid as grids
 from components.report_view import run_summary
 from datasets.bucket import Bucket
 from datasets.compare import tone
@@ -121,7 +122,7 @@ def test_the_table_colours_each_change_by_the_measures_sense_beside_its_arrows(
     hub: Hub,
 ) -> None:
     result = _run(hub, measures=["total_runs", "failed"], dimensions=[{"id": "status"}])
-    grid = charts.table(result, grid_id=ids.B_GRID)
+    grid = grids.table(result, grid_id=ids.B_GRID)
     rules = {d["field"]: d.get("cellClassRules") for d in grid.columnDefs}
     assert rules["failed__change"] == {
         "hub-good": "params.data['failed__change__tone'] === 'good'",

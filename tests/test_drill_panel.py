@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from components import charts, drill_panel, ids
+from components import chart_rows, charts, drill_panel, ids
+from components import grid as grids
 from datasets.model import Mode
 from datasets.run import Result, run_report
 from datasets.validate import validate
@@ -72,11 +73,11 @@ def test_each_point_and_grid_row_names_its_bucket(hub: Hub) -> None:
     days = [d.isoformat() for d in daily.frame["time"]]
     assert [*done.customdata, today.customdata[-1]] == [
         {"measure": "conversions", "values": {"time": d}} for d in days]  # fmt: skip
-    grid = charts.table(_run(hub, BY_CHANNEL), grid_id="g")
+    grid = grids.table(_run(hub, BY_CHANNEL), grid_id="g")
     channels = list(_run(hub, BY_CHANNEL).frame["channel"])
-    assert [json.loads(r[charts.DRILL_ID]) for r in grid.rowData] == [
+    assert [json.loads(r[chart_rows.DRILL_ID]) for r in grid.rowData] == [
         {"channel": c} for c in channels]  # fmt: skip
-    assert grid.getRowId == f"params.data.{charts.DRILL_ID}"
+    assert grid.getRowId == f"params.data.{chart_rows.DRILL_ID}"
     pie = _run(hub, {**BY_CHANNEL, "viz": "pie"})
     (slices,) = charts.figure(pie).data
     largest = pie.frame.sort_values("conversions", ascending=False)["channel"]
