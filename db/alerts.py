@@ -206,9 +206,16 @@ def firings(web: Engine, *, tenant_id: int, alert_id: int,
 # ---- what the alert jobs call (cron role, every tenant) -----------------------------------
 
 
-def active_alerts(cron: Engine) -> list[tuple[int, Alert]]:
-    """Every tenant's active alerts, as (tenant id, alert)."""
-    query = sa.select(a.c.tenant_id, *ALERT_COLUMNS).where(a.c.active).order_by(a.c.id)
+def due_alerts(cron: Engine, *, now: dt.datetime) -> list[tuple[int, Alert]]:
+    """Every tenant's active alerts that did not fire within their cooldown before `now`,
+    as (tenant id, alert), in one query (the cron checks them without a run)."""
+    fired = sa.exists().where(
+        f.c.tenant_id == a.c.tenant_id, f.c.alert_id == a.c.id,
+        f.c.fired_at > sa.literal(now, sa.DateTime(timezone=True))
+        - sa.literal_column("interval '1 hour'") * a.c.cooldown_hours,
+    )  # fmt: skip
+    query = (sa.select(a.c.tenant_id, *ALERT_COLUMNS).where(a.c.active, ~fired)
+             .order_by(a.c.id))  # fmt: skip
     with cron.connect() as conn:
         return [(row.tenant_id, _alert(row)) for row in conn.execute(query)]
 
@@ -255,9 +262,3 @@ def firing_of(conn: Connection, *, tenant_id: int, delivery_id: int) -> Firing |
         return None
     m = {k: v for k, v in row._mapping.items() if k != "tenant_id"}
     return Firing(**{**m, "condition": Condition(m["condition"])})
-
-
-def cooling(cron: Engine, *, tenant_id: int, alert: Alert, now: dt.datetime) -> bool:
-    """Whether the alert fired within its cooldown (the cron skips it without a run)."""
-    with cron.connect() as conn:
-        return _cooling(conn, tenant_id, alert, now)

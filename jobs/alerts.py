@@ -29,7 +29,7 @@ from datasets.model import Definition, Mode
 from datasets.run import Result
 from datasets.validate import validate
 from db import engines
-from db.alerts import Reading, active_alerts, cooling, get_alert, record_firing
+from db.alerts import Reading, due_alerts, get_alert, record_firing
 from db.reports import get_report
 from errors import UserError
 from jobs import queues
@@ -45,9 +45,7 @@ def check_due_alerts(now: dt.datetime | None = None) -> list[int]:
     cron = engines.default().cron
     queue = Queue(queues.EMAIL, connection=redis_client.default())
     checked = []
-    for tenant_id, alert in active_alerts(cron):
-        if cooling(cron, tenant_id=tenant_id, alert=alert, now=now):
-            continue
+    for tenant_id, alert in due_alerts(cron, now=now):
         assert alert.id is not None
         queue.enqueue(check_alert, tenant_id, alert.id, job_id=f"alert-{tenant_id}-{alert.id}-"
                       f"{now:%Y%m%d%H}", job_timeout=JOB_TIMEOUT_SECONDS,

@@ -214,11 +214,15 @@ def test_the_cron_checks_active_alerts_outside_their_cooldown(hub: Hub, alert_on
     _, fresh = alert_on(KPI, "above", 0)
     _, off = alert_on(KPI, "above", 0, active=False)
     _, cooling = alert_on(KPI, "above", 0)
+    _, cooled = alert_on(KPI, "above", 0)  # fired 25 h ago, its cooldown 24 h
     now = dt.datetime.now(dt.UTC)
     record_firing(hub.cron, tenant_id=hub.tenant_id("acme"), alert_id=cooling,
                   reading=Reading(Decimal(1)), now=now)  # fmt: skip
+    record_firing(hub.cron, tenant_id=hub.tenant_id("acme"), alert_id=cooled,
+                  reading=Reading(Decimal(1)), now=now - dt.timedelta(hours=25))  # fmt: skip
     checked = set(check_due_alerts(now))
     assert fresh in checked and off not in checked and cooling not in checked
+    assert cooled in checked
 
 
 def test_another_tenant_never_sees_or_changes_the_alerts(hub: Hub, alert_on: Maker) -> None:
