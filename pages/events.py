@@ -103,9 +103,20 @@ def layout(**raw: str | list[str]) -> html.Div:
     )  # fmt: skip
 
 
-# Live on or off is UI only: it starts or stops the poll, no request to the server.
-clientside_callback("function (on) { return !on; }", Output(explorer.POLL, "disabled"),
-                    Input(explorer.LIVE, "value"))  # fmt: skip
+# Live on or off is UI only: it starts or stops the poll, no request to the server, and
+# the address says it at once (live=1, replaced in place), so a reload or a shared link
+# stays live.
+clientside_callback(
+    """function (on) {
+        const url = new URL(window.location.href);
+        if (on) { url.searchParams.set("live", "1"); } else { url.searchParams.delete("live"); }
+        window.history.replaceState(window.history.state, "", url);
+        return !on;
+    }""",
+    Output(explorer.POLL, "disabled"),
+    Input(explorer.LIVE, "value"),
+    prevent_initial_call=True,
+)
 
 
 @callback(

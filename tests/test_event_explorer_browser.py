@@ -93,6 +93,7 @@ def test_admin_filters_pages_opens_a_timeline_and_goes_live(
     driver.get(f"{base_url}{EXPLORER}?event={name}")
     wait_for_ids(driver, newest[:50])
     click(driver, "#events-live")
+    WebDriverWait(driver, 10).until(lambda d: "live=1" in d.current_url)  # kept on reload
     with hub.cron.begin() as conn:
         new_id = conn.scalar(sa.insert(s.telemetry_events).values(
             tenant_id=acme, event_name=name, properties={"note": "<b>live</b>"},
