@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -108,6 +108,11 @@ class InvalidInput(BadRequest):
     def messages_for(self, path: str) -> str:
         """The messages of the issues at `path`, joined for the control that shows them."""
         return "; ".join(issue.message for issue in self.issues if issue.path == path)
+
+    def messages_besides(self, paths: Collection[str]) -> str:
+        """The messages of the issues at none of `paths` (a form's fields, each showing its
+        own), joined for one message beside the form."""
+        return "; ".join(issue.message for issue in self.issues if issue.path not in paths)
 
 
 class BadDefinition(InvalidInput):

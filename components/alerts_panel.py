@@ -248,7 +248,7 @@ def add_alert(
         message = dbc.Alert("This report cannot run, so it cannot carry alerts.", color="danger")
         return (no_update, message, no_update, *("" for _ in FIELDS))
     except BadAlert as bad:
-        other = "; ".join(i.message for i in bad.issues if i.path not in FIELDS)
+        other = bad.messages_besides(FIELDS)
         feedback = dbc.Alert(other, color="danger", className="small py-2") if other else ""
         return (no_update, feedback, no_update, *(bad.messages_for(f) for f in FIELDS))
     scale = _scale(_columns(definition)[alert.measure], alert.condition)

@@ -266,11 +266,10 @@ def save(
     try:
         schedule = parse_schedule(report_id, raw)
     except BadSchedule as bad:
-        errors = {f: bad.messages_for(f) for f in FIELDS}
-        other = "; ".join(f"{i.path}: {i.message}" for i in bad.issues if i.path not in FIELDS)
+        other = bad.messages_besides(FIELDS)
         feedback = dbc.Alert(other, color="danger", className="small py-2") if other else ""
         return (True, no_update, no_update, *(no_update,) * 3, feedback,
-                *(errors[f] for f in FIELDS))  # fmt: skip
+                *(bad.messages_for(f) for f in FIELDS))  # fmt: skip
     saved = store_schedule(engines.default().web, tenant_id=user.tenant_id, user_id=user.id,
                            schedule=schedule)  # fmt: skip
     return (False, status_text(saved, mailer.delivery_problem()), {}, *_panel_state(saved), "",
