@@ -40,7 +40,8 @@ CONVERSIONS = Dataset(
     )),
     grouped=(
         GroupedRollup(Agg.COUNT_DISTINCT, "customer_id", s.goal_customer_bits, GROUPS,
-                      each_alone_and_none(GROUPS), numbers=s.customer_ids),
+                      each_alone_and_none(GROUPS), numbers=s.customer_ids,
+                      stamped="customer_n"),
         GroupedRollup(Agg.COUNT_DISTINCT, "conversation_id", s.goal_conversation_bits, GROUPS,
                       each_alone_and_none(GROUPS)),
     ),

@@ -246,6 +246,8 @@ class GroupedRollup:
     groups: tuple[str, ...]
     sets: tuple[frozenset[str], ...]
     numbers: sa.Table | None = None  # dense numbers of text ids (bitmaps of customers)
+    # The base column holding a row's number when it was known at insert (else null).
+    stamped: str | None = None
 
     def smallest_set(self, needed: frozenset[str]) -> frozenset[str] | None:
         """The smallest kept grouping set holding every needed column, if any."""

@@ -195,8 +195,9 @@ def _utc_day(dataset: Dataset) -> ColumnElement[dt.date]:
 def _ids(dataset: Dataset, rollup: GroupedRollup, kept: frozenset[str], start: dt.date,
          end: dt.date) -> sa.Subquery:  # fmt: skip
     """The live tail's (tenant, day, kept columns, n): each row's id as a number. Text ids take
-    their dense number; one not numbered yet (first seen since the last refresh) takes a
-    number from FRESH_NUMBERS on, so it is counted once and never as anyone else."""
+    their dense number, stamped on the row at insert or else looked up; one not numbered
+    yet (first seen since the last refresh) takes a number from FRESH_NUMBERS on, so it is
+    counted once and never as anyone else."""
     base = dataset.table
     kept_columns = [base.c[g] for g in rollup.groups if g in kept]
     where = _tail_where(dataset, start, end)
@@ -207,21 +208,24 @@ def _ids(dataset: Dataset, rollup: GroupedRollup, kept: frozenset[str], start: d
             .where(*where)
             .subquery("tail_ids")
         )
-    # A lateral lookup, so each tail row probes the numbering's (tenant_id, customer_id)
-    # key once: the tail is a day of rows, the numbering millions. Its LIMIT (the key is
-    # unique) keeps the planner from turning it into a join over the whole numbering.
+    # A lateral lookup, so a tail row without a stamped number probes the numbering's
+    # (tenant_id, customer_id) key once, and a stamped one not at all: the tail is a day
+    # of rows, the numbering millions. Its LIMIT (the key is unique) keeps the planner
+    # from turning it into a join over the whole numbering.
     numbers = rollup.numbers
-    known = (
+    stamped = base.c[rollup.stamped] if rollup.stamped else sa.null()
+    looked_up = (
         sa.select(numbers.c.n.label("known"))
         .where(numbers.c.tenant_id == base.c.tenant_id,
-               numbers.c.customer_id == base.c[rollup.column])
+               numbers.c.customer_id == base.c[rollup.column], stamped.is_(None))
         .limit(1)
         .lateral("known")
     )  # fmt: skip
+    known = sa.func.coalesce(stamped, looked_up.c.known)
     rows = (
         sa.select(base.c.tenant_id, _utc_day(dataset).label("day"), *kept_columns,
-                  base.c[rollup.column].label("id"), known.c.known)
-        .select_from(base.outerjoin(known, sa.true()))
+                  base.c[rollup.column].label("id"), known.label("known"))
+        .select_from(base.outerjoin(looked_up, sa.true()))
         .where(*where)
         .subquery("tail_rows")
     )  # fmt: skip

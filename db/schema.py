@@ -146,6 +146,8 @@ goal_completions = sa.Table(
     sa.Column("conversation_id", sa.BigInteger),
     sa.Column("flow_id", sa.BigInteger),
     _ts("completed_at"),
+    # The customer's dense number (ins_customer_ids) when known at insert (migration 0014).
+    sa.Column("customer_n", sa.Integer),
 )
 
 conversation_stats_daily = sa.Table(

@@ -51,7 +51,7 @@ def test_cli_creates_a_tenant_role_and_user_who_can_sign_in(hub: Hub) -> None:
 
 def test_cli_migrate_reports_the_revision(hub: Hub) -> None:
     """migrate is idempotent and says where the schema is."""
-    assert _cli(hub, "migrate").strip() == "schema at revision 0013"
+    assert _cli(hub, "migrate").strip() == "schema at revision 0014"
 
 
 def test_provision_defaults_is_idempotent_and_runnable_reports(hub: Hub) -> None:

@@ -97,6 +97,41 @@ LEFT JOIN ins_goal_completions x ON x.tenant_id = :t
 GROUP BY d ORDER BY d"""
 
 
+def test_todays_completions_carry_their_customers_number_or_are_looked_up(
+    db: tuple[Engine, Engine, int],
+) -> None:
+    """A completion of a numbered customer carries its number from the insert (0014), one
+    of a customer first seen since the refresh none; a row written without its number (a
+    bulk load) is looked up when read, and ins_stamp_customer_numbers() stamps it. The
+    count is the hand SQL's each way."""
+    owner, web, tenant = db
+    complete(owner, tenant, [("Order", "web", "c1", 1, at(TODAY - 2 * DAY)),
+                             ("Order", "web", "c2", 2, at(TODAY - 2 * DAY))])  # fmt: skip
+    refresh(owner)
+    complete(owner, tenant, [("Order", "web", "c1", 3, at(TODAY, 0)),
+                             ("Lead", "email", "c5", 4, at(TODAY, 0))])  # fmt: skip
+    numbers = dict(hand(owner, "SELECT customer_id, n FROM rollup.ins_customer_ids "
+                        "WHERE tenant_id = :t", t=tenant))  # fmt: skip
+    today = {"t": tenant, "today": at(TODAY, 0)}
+    todays = "FROM ins_goal_completions WHERE tenant_id = :t AND completed_at >= :today"
+    assert dict(hand(owner, f"SELECT customer_id, customer_n {todays}", **today)) == {
+        "c1": numbers["c1"], "c5": None}  # fmt: skip
+    body = {"dataset": "conversions", "measures": ["distinct_customers"]}
+    [(expected,)] = hand(owner, "SELECT count(DISTINCT customer_id) FROM ins_goal_completions "
+                         "WHERE tenant_id = :t", t=tenant)  # fmt: skip
+    assert expected == 3
+    assert report(web, tenant, body) == [(expected,)]
+    with owner.begin() as conn:  # as a bulk load with the trigger off writes them
+        conn.execute(sa.text(f"UPDATE ins_goal_completions SET customer_n = NULL "
+                             f"WHERE id IN (SELECT id {todays})"), today)  # fmt: skip
+    assert report(web, tenant, body) == [(expected,)]
+    with owner.begin() as conn:
+        assert conn.scalar(sa.text("SELECT rollup.ins_stamp_customer_numbers()")) == 1  # c1
+    assert dict(hand(owner, f"SELECT customer_id, customer_n {todays}", **today)) == {
+        "c1": numbers["c1"], "c5": None}  # fmt: skip
+    assert report(web, tenant, body) == [(expected,)]
+
+
 def test_distinct_counts_span_rolled_days_the_live_tail_and_late_rows(
     db: tuple[Engine, Engine, int],
 ) -> None:

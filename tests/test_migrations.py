@@ -48,7 +48,7 @@ def test_upgrade_downgrade_upgrade(fresh_database: Engine) -> None:
     assert ROLLUPS | {"ins_rollups_through"} <= head["views"]
     assert {"ins_refresh_analytics", "ins_rebuild_analytics", "hub_current_tenant",
             "ins_match_goals", "ins_duration_bucket"} <= head["functions"]  # fmt: skip
-    assert migrate.current_revision(fresh_database) == "0013"
+    assert migrate.current_revision(fresh_database) == "0014"
 
     migrate.downgrade(fresh_database, revision="0007")
     before = _objects(fresh_database)
