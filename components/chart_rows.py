@@ -61,11 +61,11 @@ def drill_values(result: Result) -> list[dict[str, Any]]:
     """Each row's breakdown values as a drill-down bucket names them (datasets.bucket),
     JSON-ready: time as "YYYY-MM-DD", other values as the result holds them."""
     breakdowns = [c.id for c in result.columns if c.role == "dimension"]
-    return [{b: drill_value(row[b]) for b in breakdowns}
+    return [{b: _drill_value(row[b]) for b in breakdowns}
             for row in result.frame.to_dict("records")]  # fmt: skip
 
 
-def drill_value(value: Any) -> Any:
+def _drill_value(value: Any) -> Any:
     if is_empty(value):
         return None
     if isinstance(value, dt.datetime):

@@ -5,8 +5,8 @@ security with a statement timeout, fetches at most the mode's row cap plus one (
 whether it was truncated) and returns a DataFrame with typed column metadata. A compared
 definition runs both windows in one statement (one round trip), each through the same
 compiler, and gets each measure's previous value and change joined in
-(`datasets.compare`). Callers
-run reports through the result cache, datasets.cache.run_cached, which calls this.
+(`datasets.compare`). Callers run reports through the result cache,
+datasets.cache.run_cached, which calls this.
 """
 
 from __future__ import annotations
