@@ -135,7 +135,7 @@ def _refreshes(tenant_id: int, rebuild: bool) -> dict[str, object]:
 def _compared(line: str, raw: dict[str, object], days: int, tenant_id: int,
               repeat: int) -> dict[str, object]:  # fmt: skip
     """The line compared with its previous period, against the same report alone: both
-    windows run through the runner (compiler, rollups, one transaction)."""
+    windows run through the runner (compiler, rollups, one statement)."""
     alone, compared = validate(raw), validate({**raw, "compare": "previous_period"})
     web = engines.default().web
 
