@@ -206,6 +206,20 @@ def test_a_card_dragged_off_the_grid_comes_back_with_undo_in_its_place_and_width
     _until(driver, lambda: _order(driver) == [(kpi, 6), (table, 8), (bars, 4)])
 
 
+FAILED = "Could not save {}: the hub did not answer. Nothing changed.\nRetry"
+
+
+def _open_with_the_layout_route_blocked(driver: webdriver.Chrome, base_url: str,
+                                        last: int) -> None:  # fmt: skip
+    """The analyst's dashboard, drawn down to its card `last`, with the layout route blocked
+    in the browser (its saves get no answer)."""
+    browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
+    driver.get(f"{base_url}/admin/analytics/dashboard")
+    browser.wait_for(driver, f".hub-pin-card[data-report='{last}'] .js-plotly-plot")
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/dashboard/layout*"]})
+
+
 def test_failed_drag_and_resize_saves_say_so_keep_the_grid_and_retry(
     hub: Hub, base_url: str, driver: webdriver.Chrome, reports: dict[str, int]
 ) -> None:
@@ -214,21 +228,16 @@ def test_failed_drag_and_resize_saves_say_so_keep_the_grid_and_retry(
     route answers again."""
     kpi, table, bars = reports.values()
     _pin_all(hub, reports, (6, 6, 6))
-    browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
-    driver.get(f"{base_url}/admin/analytics/dashboard")
-    browser.wait_for(driver, f".hub-pin-card[data-report='{bars}'] .js-plotly-plot")
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/dashboard/layout*"]})
-    failed = ("Could not save {}: the hub did not answer. Nothing changed.\nRetry").format
+    _open_with_the_layout_route_blocked(driver, base_url, bars)
 
     driver.execute_script(DRAG, _card(driver, bars), _card(driver, kpi), 200, 200)
-    _until(driver, lambda: _status(driver) == failed("the new order"))
+    _until(driver, lambda: _status(driver) == FAILED.format("the new order"))
     assert _order(driver) == [(kpi, 6), (table, 6), (bars, 6)]
     assert _grid(hub) == [(kpi, 6), (table, 6), (bars, 6)]
 
     span = Select(_card(driver, table).find_element(By.CSS_SELECTOR, "select"))
     span.select_by_value("12")
-    _until(driver, lambda: _status(driver) == failed("the new width"))
+    _until(driver, lambda: _status(driver) == FAILED.format("the new width"))
     _until(driver, lambda: span.first_selected_option.get_attribute("value") == "6")
     assert _grid(hub) == [(kpi, 6), (table, 6), (bars, 6)]
 
@@ -247,14 +256,9 @@ def test_the_card_buttons_save_like_a_drag_failing_inline_and_unpinning_with_und
     Unpin says so with Undo, which pins the card again in its place and width."""
     kpi, table, bars = reports.values()
     _pin_all(hub, reports, (6, 8, 4))
-    browser.sign_in(driver, base_url, "analyst@acme.example", "demo-password")
-    driver.get(f"{base_url}/admin/analytics/dashboard")
-    browser.wait_for(driver, f".hub-pin-card[data-report='{bars}'] .js-plotly-plot")
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/dashboard/layout*"]})
+    _open_with_the_layout_route_blocked(driver, base_url, bars)
     _card(driver, kpi).find_element(By.XPATH, ".//button[@title='Move later']").click()
-    _until(driver, lambda: _status(driver) == "Could not save the new order: the hub did not "
-           "answer. Nothing changed.\nRetry")  # fmt: skip
+    _until(driver, lambda: _status(driver) == FAILED.format("the new order"))
     assert _order(driver) == [(kpi, 6), (table, 8), (bars, 4)]
     assert _grid(hub) == [(kpi, 6), (table, 8), (bars, 4)]
 
