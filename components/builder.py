@@ -115,7 +115,7 @@ def layout(
                                         for g in ("day", "week", "month")]),
             ], id=ids.B_GRAIN_BOX, hidden="time" not in state["dimensions"]),
             _label("Filters", ids.B_FILTER_ADD),
-            html.Div([form.filter_row(dataset, i, c, _saved_suggestions(user, dataset, c))
+            html.Div([form.filter_row(dataset, i, c, _row_suggestions(user, dataset, c))
                       for i, c in enumerate(state["filters"])], id=ids.B_FILTERS),
             dbc.Button("+ Add filter", id=ids.B_FILTER_ADD, color="link", size="sm",
                        className="px-0", disabled=not dataset.filters),
@@ -379,7 +379,7 @@ def fit_value_to_operator(op: str | None, field: str | None, dataset_id: str) ->
     user = _user()
     dataset = dataset_named(dataset_id)
     spec = form.filter_spec(dataset, field)
-    suggestions = _suggestions(user, dataset, spec, "", None) if op != Operator.CONTAINS else None
+    suggestions = _row_suggestions(user, dataset, {"field": field, "op": op})
     return form.value_control(ctx.triggered_id["index"], spec, op, None, suggestions)
 
 
@@ -399,9 +399,10 @@ def suggest_values(search: str | None, selected: Any, field: str | None,
     return no_update if found is None else found
 
 
-def _saved_suggestions(user: HubUser, dataset: Dataset,
-                       clause: dict[str, Any]) -> list[dict[str, Any]] | None:  # fmt: skip
-    """A saved filter row's suggestions, shown before typing like a new row's."""
+def _row_suggestions(user: HubUser, dataset: Dataset,
+                     clause: dict[str, Any]) -> list[dict[str, Any]] | None:  # fmt: skip
+    """A filter row's suggestions before anything is typed, for a saved row as for a new
+    one (none for text to find)."""
     if clause.get("op") == Operator.CONTAINS:
         return None
     spec = form.filter_spec(dataset, clause.get("field"))
