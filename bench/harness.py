@@ -256,9 +256,9 @@ def bench_tenant(per_day: float) -> int:
     _ensure_admin(hub.cron, tenant_id)
     runtime.progress_bar("bench: refreshing rollups", 1.0)
     refresh_rollups(hub.cron, full=is_new)
-    # The load wrote today's completions with the numbering trigger off (0014), before
-    # the rebuild numbered their customers: stamped now, as the platform's writes are.
-    _as_owner("SELECT rollup.ins_stamp_customer_numbers()")
+    if is_new:  # the load wrote today's completions with the numbering trigger off (0014),
+        # before the rebuild numbered their customers: stamped now, as the platform's are.
+        _as_owner("SELECT rollup.ins_stamp_customer_numbers()")
     runtime.progress_bar("bench: vacuum and analyse", 1.0)
     _as_owner("VACUUM (ANALYZE)")
     return tenant_id
