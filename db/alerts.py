@@ -206,14 +206,20 @@ def firings(web: Engine, *, tenant_id: int, alert_id: int,
 # ---- what the alert jobs call (cron role, every tenant) -----------------------------------
 
 
+def _fired_within_cooldown(tenant_id: Any, alert_id: Any, cooldown_hours: Any,
+                           now: dt.datetime) -> sa.Exists:  # fmt: skip
+    """Whether the alert fired in the `cooldown_hours` before `now` (values, or an alert
+    row's columns)."""
+    since = (sa.literal(now, sa.DateTime(timezone=True))
+             - sa.literal_column("interval '1 hour'") * cooldown_hours)  # fmt: skip
+    return sa.exists().where(f.c.tenant_id == tenant_id, f.c.alert_id == alert_id,
+                             f.c.fired_at > since)  # fmt: skip
+
+
 def due_alerts(cron: Engine, *, now: dt.datetime) -> list[tuple[int, Alert]]:
     """Every tenant's active alerts that did not fire within their cooldown before `now`,
     as (tenant id, alert), in one query (the cron checks them without a run)."""
-    fired = sa.exists().where(
-        f.c.tenant_id == a.c.tenant_id, f.c.alert_id == a.c.id,
-        f.c.fired_at > sa.literal(now, sa.DateTime(timezone=True))
-        - sa.literal_column("interval '1 hour'") * a.c.cooldown_hours,
-    )  # fmt: skip
+    fired = _fired_within_cooldown(a.c.tenant_id, a.c.id, a.c.cooldown_hours, now)
     query = (sa.select(a.c.tenant_id, *ALERT_COLUMNS).where(a.c.active, ~fired)
              .order_by(a.c.id))  # fmt: skip
     with cron.connect() as conn:
@@ -228,9 +234,8 @@ def get_alert(conn: Connection, *, tenant_id: int, alert_id: int,
 
 
 def _cooling(conn: Connection, tenant_id: int, alert: Alert, now: dt.datetime) -> bool:
-    since = now - dt.timedelta(hours=alert.cooldown_hours)
-    return bool(conn.scalar(sa.select(sa.exists().where(
-        f.c.tenant_id == tenant_id, f.c.alert_id == alert.id, f.c.fired_at > since))))  # fmt: skip
+    fired = _fired_within_cooldown(tenant_id, alert.id, alert.cooldown_hours, now)
+    return bool(conn.scalar(sa.select(fired)))
 
 
 def record_firing(cron: Engine, *, tenant_id: int, alert_id: int, reading: Reading,
